@@ -1,0 +1,1 @@
+"""Host-side training (torch, timm, torchvision: the ``train`` extra)."""

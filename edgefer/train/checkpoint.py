@@ -1,0 +1,86 @@
+"""Checkpoints: plain dicts of tensors, numbers, strings, lists and dicts, loadable with
+``torch.load(path, weights_only=True)``, written atomically.
+
+Keys (``format_version`` 1):
+
+================  ===========================================================================
+``format``        ``"edgefer.checkpoint"``
+``format_version`` 1
+``kind``          ``"best"`` (best validation loss so far) or ``"last"`` (end of the last epoch)
+``model``         ``{arch, num_classes, img_size, drop_rate}``: rebuilds the network
+                  (:func:`edgefer.models.create_from_config`)
+``state_dict``    the network's weights (float32 tensors; no ``module.`` prefix)
+``labels``        ``{protocol, names}``: output index i means ``names[i]``
+``preprocess``    the preprocessing block (:mod:`edgefer.preprocess`)
+``data``          ``{format, path, label_protocol, train_split, val_fraction, split_seed,
+                  n_train, n_val, val_ids, train_ids_sha256, train_limit, class_counts}``:
+                  the validation slice's sample ids, so evaluation can refuse them
+``train``         every training option (optimizer, lr, schedule, batch size, seed, ...)
+``epoch``         epochs completed; ``step``: optimizer steps taken
+``metrics``       this epoch's ``{train_loss, val_loss, val_top1, val_macro_f1, lr, ...}``
+``best``          ``{epoch, val_loss, val_top1, val_macro_f1}`` of the best epoch so far
+``history``       the per-epoch metrics so far (also in ``history.jsonl``)
+``resume``        (``last`` only) ``{optimizer, scheduler, scaler, early_stopping}`` states
+``versions``      ``{edgefer, torch, timm}``; ``created``: ISO-8601 UTC time
+================  ===========================================================================
+"""
+
+import datetime
+import os
+
+from ..atomic import atomic_path
+from ..errors import EdgeferError
+
+FORMAT = "edgefer.checkpoint"
+FORMAT_VERSION = 1
+
+
+def import_torch(why):
+    from .. import deps
+
+    return deps.torch(why)
+
+
+def save(path, ckpt):
+    torch = import_torch("saving a checkpoint")
+
+    ckpt = dict(ckpt)
+    ckpt.setdefault("format", FORMAT)
+    ckpt.setdefault("format_version", FORMAT_VERSION)
+    ckpt.setdefault("created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    with atomic_path(path) as tmp:
+        torch.save(ckpt, tmp)
+
+
+def load(path, map_location="cpu"):
+    """Load and check a checkpoint; bad files give one line naming the file."""
+    torch = import_torch("loading a checkpoint")
+
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        for name in ("best.pt", "last.pt"):
+            if os.path.isfile(os.path.join(path, name)):
+                path = os.path.join(path, name)
+                break
+    if not os.path.isfile(path):
+        raise EdgeferError("checkpoint %s does not exist (expected a .pt file written by edgefer train, or its run folder)" % path)
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types for damaged or foreign files
+        raise EdgeferError("checkpoint %s cannot be loaded: %s" % (path, str(exc).splitlines()[0][:200])) from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise EdgeferError("%s is not an edgefer checkpoint (no format=%r key)" % (path, FORMAT))
+    if ckpt.get("format_version", 0) > FORMAT_VERSION:
+        raise EdgeferError("%s has checkpoint format %s; this edgefer reads up to %d: upgrade edgefer"
+                           % (path, ckpt.get("format_version"), FORMAT_VERSION))
+    ckpt["path"] = path
+    return ckpt
+
+
+def build_model(ckpt):
+    """The network of a checkpoint, weights loaded, in eval mode."""
+    from ..models import create_from_config
+
+    model = create_from_config(ckpt["model"])
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval()

@@ -1,0 +1,323 @@
+"""The training loop behind ``edgefer train``.
+
+Determinism: each epoch seeds every random source (shuffling, augmentation in the data
+workers, dropout, mixup) from (seed, epoch, rank), so a run resumed at an epoch boundary
+continues exactly as the uninterrupted run would have (bit for bit on CPU).
+"""
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .. import __version__
+from ..atomic import write_json
+from ..data import open_dataset
+from ..data.splits import stratified_sample, stratified_split
+from ..errors import EdgeferError
+from ..metrics import classification_report
+from ..preprocess import Framing, Preprocess
+from . import checkpoint, distributed
+from .datasets import TrainFaces, predict_logits
+from .losses import class_weights, mixup, soft_cross_entropy
+from .schedule import DEFAULT_LR, DEFAULT_WD, EarlyStopping, Schedule, build_optimizer
+from .transforms import DEFAULT_MIXUP, DEFAULT_RECIPE, build_train_transform
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every option of a training run (saved in the checkpoint under ``train``)."""
+
+    data: str
+    out: str = "runs/edgefer"
+    arch: str = "efficientvit_m5"
+    labels: str = ""            # label protocol; "" = the data set's own
+    train_split: str = ""       # "" = the data set's training split
+    val_fraction: float = 0.1
+    train_limit: int = 0        # >0: a stratified subset of this many training images
+    img_size: int = 64
+    color: str = "gray3"
+    pretrained: bool = False
+    weights: str = ""
+    drop_rate: float = -1.0     # <0: the architecture's default
+    epochs: int = 30
+    batch_size: int = 64        # global: split across torchrun processes
+    optimizer: str = "adamw"
+    lr: float = 0.0             # 0: the optimizer's default
+    weight_decay: float = -1.0  # <0: the optimizer's default
+    schedule: str = "cosine"
+    warmup_epochs: float = 1.0
+    step_epochs: int = 10
+    gamma: float = 0.1
+    patience: int = 5
+    class_weights: str = "balanced"
+    label_smoothing: float = 0.0
+    mixup: float = -1.0         # <0: the recipe's default
+    augment: str = ""           # "" = the architecture's paper recipe
+    soft_labels: bool = False
+    clip_grad: float = 0.0
+    amp: str = "auto"           # auto|on|off (CUDA only)
+    seed: int = 0
+    workers: int = -1           # <0: auto
+    device: str = "auto"
+    max_steps: int = 0          # >0: stop after this many optimizer steps in total
+    stop_after: int = 0         # >0: stop after this many epochs in this invocation
+    ferplus_csv: str = ""
+
+    def resolved(self):
+        c = dataclasses.replace(self)
+        if not c.augment:
+            c.augment = DEFAULT_RECIPE.get(c.arch, "effvit")
+        if c.mixup < 0:
+            c.mixup = DEFAULT_MIXUP[c.augment]
+        if c.lr <= 0:
+            c.lr = DEFAULT_LR[c.optimizer]
+        if c.weight_decay < 0:
+            c.weight_decay = DEFAULT_WD[c.optimizer]
+        if c.workers < 0:
+            c.workers = min(4, max(0, (os.cpu_count() or 1) // 2 - 1)) if sys.platform != "win32" else 0
+        return c
+
+
+def _seed_epoch(seed, epoch, rank):
+    s = (seed * 1000003 + epoch * 1009 + rank) % (2 ** 31)
+    random.seed(s)
+    np.random.seed(s)
+    torch.manual_seed(s)
+    return s
+
+
+def _open(cfg, split):
+    opts = {"ferplus_csv": cfg.ferplus_csv} if cfg.ferplus_csv else {}
+    return open_dataset(cfg.data, labels=cfg.labels or None, split=split or None, **opts)
+
+
+def _say(ctx, msg):
+    if ctx.is_main:
+        tqdm.write(msg, file=sys.stderr)
+
+
+def train(cfg, resume=None, progress=True):
+    """Train a model; returns the path of the best checkpoint.
+
+    ``resume``: a ``last.pt`` checkpoint dict to continue from (its config wins, except
+    ``epochs``, ``stop_after`` and ``max_steps``, which come from ``cfg``)."""
+    cfg = cfg.resolved()
+    ctx = distributed.setup(cfg.device)
+    try:
+        return _train(cfg, ctx, resume, progress)
+    finally:
+        ctx.close()
+
+
+def _train(cfg, ctx, resume, progress):
+    # -- data ------------------------------------------------------------------------------
+    full = _open(cfg, cfg.train_split)
+    if len(set(full.targets.tolist())) < 2:
+        raise EdgeferError("--data %s split %s has fewer than 2 classes: nothing to learn" % (cfg.data, full.split))
+    pool = np.arange(len(full))
+    if cfg.train_limit and cfg.train_limit < len(full):
+        pool = stratified_sample(full.targets, total=cfg.train_limit, seed=cfg.seed)
+    tr_rel, va_rel = stratified_split(full.targets[pool], cfg.val_fraction, seed=cfg.seed)
+    train_idx, val_idx = pool[tr_rel], pool[va_rel]
+    if resume is not None and [full.ids[i] for i in val_idx] != resume["data"]["val_ids"]:
+        raise EdgeferError("--resume: the data at %s no longer gives the run's validation slice (data changed?)" % cfg.data)
+    train_ds = full.subset(train_idx, split=full.split)
+    val_ds = full.subset(val_idx, split=full.split + ":val")
+    labels = full.labels
+    k = len(labels)
+    counts = train_ds.class_counts()
+    pre = Preprocess(size=cfg.img_size, color=cfg.color, framing=Framing())
+    _say(ctx, "data: %s | labels %s (%d classes) | train %d, val %d (%.0f%% of %s, stratified, seed %d)" % (
+        cfg.data, labels.name, k, len(train_ds), len(val_ds), 100 * cfg.val_fraction, full.split, cfg.seed))
+
+    # -- model, optimizer ------------------------------------------------------------------
+    from ..models import create_model, model_config
+
+    torch.manual_seed(cfg.seed)
+    model_cfg = model_config(cfg.arch, k, cfg.img_size, None if cfg.drop_rate < 0 else cfg.drop_rate)
+    model = create_model(cfg.arch, k, cfg.img_size, model_cfg["drop_rate"], pretrained=cfg.pretrained and resume is None,
+                         weights=(cfg.weights or None) if resume is None else None).to(ctx.device)
+    if resume is not None:
+        model.load_state_dict(resume["state_dict"])
+    net = model
+    if ctx.distributed:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+    if cfg.batch_size % ctx.world_size:
+        raise EdgeferError("--batch-size %d is not divisible by the %d processes" % (cfg.batch_size, ctx.world_size))
+    local_bs = cfg.batch_size // ctx.world_size
+    steps_per_epoch = max(1, math.ceil(len(train_ds) / float(cfg.batch_size)))
+    opt = build_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay)
+    sched = Schedule(cfg.schedule, opt, total_steps=cfg.epochs * steps_per_epoch,
+                     warmup_steps=int(cfg.warmup_epochs * steps_per_epoch), step_epochs=cfg.step_epochs, gamma=cfg.gamma)
+    use_amp = ctx.device.type == "cuda" and cfg.amp != "off"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    stopper = EarlyStopping(cfg.patience)
+    weight = torch.from_numpy(class_weights(counts, cfg.class_weights)).to(ctx.device)
+    start_epoch, step, history = 0, 0, []
+    best = {}
+    if resume is not None:
+        r = resume["resume"]
+        opt.load_state_dict(r["optimizer"])
+        sched.load_state_dict(r["scheduler"])
+        scaler.load_state_dict(r["scaler"])
+        stopper.load_state_dict(r["early_stopping"])
+        start_epoch, step, history, best = resume["epoch"], resume["step"], list(resume["history"]), dict(resume["best"])
+        _say(ctx, "resuming %s after epoch %d (step %d)" % (resume["path"], start_epoch, step))
+
+    train_set = TrainFaces(train_ds, pre, build_train_transform(cfg.augment, cfg.img_size),
+                           cfg.label_smoothing, cfg.soft_labels)
+    val_ids = [full.ids[i] for i in val_idx]
+    meta = {
+        "model": model_cfg,
+        "labels": labels.to_dict(),
+        "preprocess": pre.to_dict(),
+        "data": {
+            "format": full.name, "path": os.path.abspath(cfg.data), "label_protocol": labels.name,
+            "train_split": full.split, "val_fraction": cfg.val_fraction, "split_seed": cfg.seed,
+            "n_train": len(train_ds), "n_val": len(val_ds), "val_ids": val_ids,
+            "train_ids_sha256": hashlib.sha256("\n".join(train_ds.ids).encode()).hexdigest(),
+            "train_limit": cfg.train_limit, "class_counts": counts.tolist(),
+        },
+        "train": dataclasses.asdict(cfg),
+        "versions": _versions(),
+    }
+    if ctx.is_main:
+        os.makedirs(cfg.out, exist_ok=True)
+        write_json(os.path.join(cfg.out, "config.json"), {k2: v for k2, v in meta.items() if k2 != "data"} | {
+            "data": {k2: v for k2, v in meta["data"].items() if k2 != "val_ids"}})
+        write_json(os.path.join(cfg.out, "split.json"), {"train_split": full.split, "seed": cfg.seed,
+                                                        "val_fraction": cfg.val_fraction, "val_ids": val_ids})
+    best_path = os.path.join(cfg.out, "best.pt")
+    last_path = os.path.join(cfg.out, "last.pt")
+    _say(ctx, "model: %s at %d px, %.2fM parameters | %s lr %.2g wd %.2g | %s schedule | batch %d x %d process(es) "
+              "| augment %s, mixup %.2g, class weights %s | device %s%s" % (
+                  cfg.arch, cfg.img_size, sum(p.numel() for p in model.parameters()) / 1e6, cfg.optimizer, cfg.lr,
+                  cfg.weight_decay, cfg.schedule, local_bs, ctx.world_size, cfg.augment, cfg.mixup,
+                  cfg.class_weights, ctx.device, ", AMP fp16" if use_amp else ""))
+
+    epochs_run = 0
+    epoch = start_epoch
+    try:
+        for epoch in range(start_epoch, cfg.epochs):
+            if stopper.should_stop:
+                break
+            if cfg.max_steps and step >= cfg.max_steps:
+                break
+            if cfg.stop_after and epochs_run >= cfg.stop_after:
+                _say(ctx, "stopping after %d epoch(s) as asked (--stop-after); continue with --resume %s" % (epochs_run, last_path))
+                break
+            seed = _seed_epoch(cfg.seed, epoch, ctx.rank)
+            rng = np.random.default_rng(seed)
+            gen = torch.Generator().manual_seed(seed)
+            if ctx.distributed:
+                sampler = torch.utils.data.DistributedSampler(train_set, ctx.world_size, ctx.rank, shuffle=True, seed=cfg.seed)
+                sampler.set_epoch(epoch)
+            else:
+                sampler = torch.utils.data.RandomSampler(train_set, generator=gen)
+            loader = torch.utils.data.DataLoader(
+                train_set, batch_size=local_bs, sampler=sampler, num_workers=cfg.workers, generator=gen,
+                pin_memory=ctx.device.type == "cuda", drop_last=len(train_set) > local_bs * ctx.world_size)
+            net.train()
+            t0, seen, loss_sum, n_batches = time.time(), 0, 0.0, 0
+            bar = tqdm(loader, desc="epoch %d/%d" % (epoch + 1, cfg.epochs), leave=False, dynamic_ncols=True,
+                       disable=not (progress and ctx.is_main), file=sys.stderr)
+            for x, y, _ in bar:
+                x = x.to(ctx.device, non_blocking=True)
+                y = y.to(ctx.device, non_blocking=True)
+                x, y = mixup(x, y, cfg.mixup, rng)
+                with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
+                    logits = net(x)
+                loss = soft_cross_entropy(logits, y, weight)
+                if not torch.isfinite(loss):
+                    raise EdgeferError("training diverged at epoch %d step %d (loss %s): lower --lr (now %g)"
+                                       % (epoch + 1, step, loss.item(), cfg.lr))
+                opt.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                if cfg.clip_grad > 0:
+                    scaler.unscale_(opt)
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+                scaler.step(opt)
+                scaler.update()
+                sched.after_step()
+                step += 1
+                n_batches += 1
+                loss_sum += loss.item()
+                seen += x.shape[0] * ctx.world_size
+                bar.set_postfix(loss="%.3f" % (loss_sum / n_batches), lr="%.2g" % opt.param_groups[0]["lr"],
+                                ips="%.0f" % (seen / max(1e-9, time.time() - t0)))
+                if cfg.max_steps and step >= cfg.max_steps:
+                    break
+            bar.close()
+            train_time = time.time() - t0
+            # -- validation on the slice (all ranks share the work, all see the result) -------
+            v = _validate(model, val_ds, pre, ctx)
+            lr_now = opt.param_groups[0]["lr"]
+            sched.after_epoch(v["val_loss"])
+            improved = stopper.update(v["val_loss"], epoch + 1)
+            row = {"epoch": epoch + 1, "step": step, "train_loss": loss_sum / max(1, n_batches), **v, "lr": lr_now,
+                   "train_images_per_s": seen / max(1e-9, train_time), "epoch_time_s": time.time() - t0}
+            history.append(row)
+            if improved:
+                best = {"epoch": epoch + 1, "val_loss": v["val_loss"], "val_top1": v["val_top1"],
+                        "val_macro_f1": v["val_macro_f1"]}
+            epochs_run += 1
+            if ctx.is_main:
+                base = dict(meta, epoch=epoch + 1, step=step, metrics=row, best=best, history=history)
+                if improved:
+                    checkpoint.save(best_path, dict(base, kind="best", state_dict=_cpu_state(model)))
+                checkpoint.save(last_path, dict(base, kind="last", state_dict=_cpu_state(model), resume={
+                    "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
+                    "early_stopping": stopper.state_dict()}))
+                with open(os.path.join(cfg.out, "history.jsonl"), "a") as f:
+                    f.write(json.dumps(row) + "\n")
+                _say(ctx, "epoch %d/%d  train loss %.4f  val loss %.4f  val top-1 %.2f%%  val macro-F1 %.3f  lr %.2g  "
+                          "%.0f img/s%s" % (epoch + 1, cfg.epochs, row["train_loss"], v["val_loss"], 100 * v["val_top1"],
+                                           v["val_macro_f1"], lr_now, row["train_images_per_s"],
+                                           "  *best" if improved else ""))
+            ctx.barrier()
+        else:
+            epoch = cfg.epochs
+        if stopper.should_stop:
+            _say(ctx, "early stopping: validation loss has not improved for %d epochs (best %.4f at epoch %d)"
+                 % (stopper.patience, stopper.best, stopper.best_epoch))
+    except KeyboardInterrupt:
+        _say(ctx, "\ninterrupted during epoch %d; %s holds the last completed epoch (%d): continue with "
+                  "edgefer train --resume %s" % (epoch + 1, last_path, epoch, cfg.out))
+        raise
+    if ctx.is_main and best:
+        _say(ctx, "best: epoch %d, val loss %.4f, val top-1 %.2f%%, val macro-F1 %.3f (validation slice of %s) -> %s"
+             % (best["epoch"], best["val_loss"], 100 * best["val_top1"], best["val_macro_f1"], full.split, best_path))
+    return best_path
+
+
+def _validate(model, val_ds, pre, ctx):
+    idx = np.arange(len(val_ds))[ctx.rank::ctx.world_size]
+    logits = predict_logits(model, val_ds, pre, ctx.device, indices=idx)
+    parts = ctx.gather((idx, logits))
+    order = np.concatenate([p[0] for p in parts])
+    all_logits = np.concatenate([p[1] for p in parts])[np.argsort(order)]
+    targets = val_ds.targets
+    lt = torch.from_numpy(all_logits)
+    loss = float(torch.nn.functional.cross_entropy(lt, torch.from_numpy(targets)))
+    rep = classification_report(targets, all_logits.argmax(1), list(val_ds.labels.names))
+    return {"val_loss": loss, "val_top1": rep["top1"], "val_macro_f1": rep["macro_f1"]}
+
+
+def _cpu_state(model):
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def _versions():
+    import timm
+
+    return {"edgefer": __version__, "torch": torch.__version__, "timm": timm.__version__}

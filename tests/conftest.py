@@ -1,0 +1,69 @@
+"""Shared fixtures. Tests that need ../shared (real FER2013 data, face photos, detector
+models) skip with the reason when it is absent; trained models are made once per run."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.environ.get("EDGEFER_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
+FER_CSV = os.path.join(SHARED, "data", "fer2013", "fer2013.csv.gz")
+FERPLUS_CSV = os.path.join(SHARED, "data", "fer2013", "fer2013new.csv")
+
+# Settings that learn within a few hundred CPU steps (see tests/test_train.py).
+QUICK = dict(img_size=48, batch_size=64, train_limit=4000, val_fraction=0.1, seed=0, workers=0)
+
+
+def need_shared(path=FER_CSV):
+    if not os.path.exists(path):
+        pytest.skip("real data missing: %s (tests on real data need ../shared beside the checkout)" % path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def fer_csv():
+    return need_shared(FER_CSV)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """Keep the test run's caches out of the user's ~/.cache, but share them across the
+    run's subprocesses (the decoded FER2013 array takes ~8 s to build)."""
+    os.environ.setdefault("EDGEFER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    yield
+
+
+def _train(tmp_path_factory, name, **overrides):
+    from edgefer.train.loop import TrainConfig, train
+
+    out = str(tmp_path_factory.mktemp(name))
+    opts = dict(QUICK)
+    opts.update(overrides)
+    cfg = TrainConfig(data=FER_CSV, out=out, **opts)
+    train(cfg, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def vit_run(tmp_path_factory, fer_csv):
+    """EfficientViT-M5 at 48 px, 3 epochs on 3,600 FER2013 Training images (~1.5 min)."""
+    return _train(tmp_path_factory, "vit", arch="efficientvit_m5", epochs=3)
+
+
+@pytest.fixture(scope="session")
+def b0_run(tmp_path_factory, fer_csv):
+    """EfficientNet-B0 + attention at 48 px from scratch (~1.5 min)."""
+    return _train(tmp_path_factory, "b0", arch="efficientnet_b0_attn", epochs=3, augment="none", mixup=0.0)
+
+
+def run_cli(*args, env=None, timeout=900, check=False):
+    """Run ``python -m edgefer ARGS`` in a subprocess; returns CompletedProcess (text)."""
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run([sys.executable, "-m", "edgefer"] + [str(a) for a in args], capture_output=True, text=True,
+                       env=e, timeout=timeout, cwd=ROOT)
+    if check and p.returncode != 0:
+        raise AssertionError("edgefer %s failed (%d):\n%s\n%s" % (" ".join(map(str, args)), p.returncode, p.stdout, p.stderr))
+    return p
