@@ -265,6 +265,7 @@ def _train(cfg, ctx, resume, progress):
             sched.after_epoch(v["val_loss"])
             improved = stopper.update(v["val_loss"], epoch + 1)
             row = {"epoch": epoch + 1, "step": step, "train_loss": loss_sum / max(1, n_batches), **v, "lr": lr_now,
+                   "world_size": ctx.world_size,
                    "train_images_per_s": seen / max(1e-9, train_time), "epoch_time_s": time.time() - t0}
             history.append(row)
             if improved:
@@ -320,4 +321,4 @@ def _cpu_state(model):
 def _versions():
     import timm
 
-    return {"edgefer": __version__, "torch": torch.__version__, "timm": timm.__version__}
+    return {"edgefer": __version__, "torch": str(torch.__version__), "timm": str(timm.__version__)}

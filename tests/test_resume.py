@@ -1,0 +1,82 @@
+"""Resuming, Ctrl-C and DDP: small runs (a few hundred images) on real FER2013 rows."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="training needs the train extra (torch, timm)")
+
+from conftest import FER_CSV, ROOT, run_cli  # noqa: E402
+
+TINY = ["--data", FER_CSV, "--arch", "efficientnet_b0_attn", "--img-size", "48", "--train-limit", "640",
+        "--batch-size", "64", "--seed", "3", "--quiet"]
+
+
+def _weights(path):
+    return torch.load(path, weights_only=True)["state_dict"]
+
+
+def test_resume_is_bit_exact(fer_csv, tmp_path):
+    """Two epochs in one go == one epoch, stop, resume for the second (augmentation, mixup,
+    dropout, shuffling and a data-loader worker all in play)."""
+    common = TINY + ["--epochs", "2", "--workers", "1", "--mixup", "0.2", "--augment", "effnet", "--patience", "0"]
+    run_cli("train", *common, "--out", tmp_path / "full", check=True)
+    p = run_cli("train", *common, "--out", tmp_path / "split", "--stop-after", "1", check=True)
+    assert "--resume" in p.stderr
+    after_one = torch.load(tmp_path / "split" / "last.pt", weights_only=True)
+    assert after_one["epoch"] == 1
+    run_cli("train", "--resume", tmp_path / "split", check=True)
+    a, b = _weights(tmp_path / "full" / "last.pt"), _weights(tmp_path / "split" / "last.pt")
+    assert a.keys() == b.keys()
+    differing = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not differing, differing[:5]
+    ha = [json.loads(l) for l in open(tmp_path / "full" / "history.jsonl")]
+    hb = [json.loads(l) for l in open(tmp_path / "split" / "history.jsonl")]
+    assert [r["val_loss"] for r in ha] == [r["val_loss"] for r in hb]
+    # the resumed invocation did train: epoch 2 exists and moved the weights
+    assert len(hb) == 2 and torch.load(tmp_path / "split" / "last.pt", weights_only=True)["epoch"] == 2
+    assert any(not torch.equal(after_one["state_dict"][k], b[k]) for k in b if b[k].is_floating_point())
+
+
+def test_ctrl_c_leaves_a_usable_last_checkpoint(fer_csv, tmp_path):
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "edgefer", "train", *TINY, "--epochs", "4", "--out", str(out)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    hist = out / "history.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if hist.exists() and hist.read_text().count("\n") >= 1:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "training ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "edgefer train --resume" in err
+    ck = torch.load(out / "last.pt", weights_only=True)
+    done = ck["epoch"]
+    assert 1 <= done < 4 and not [f for f in os.listdir(out) if f.endswith(".tmp") or f.startswith(".")]
+    run_cli("train", "--resume", out, check=True)
+    ck = torch.load(out / "last.pt", weights_only=True)
+    assert ck["epoch"] == 4 and [r["epoch"] for r in ck["history"]] == [1, 2, 3, 4]
+
+
+def test_ddp_two_cpu_processes(fer_csv, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "edgefer",
+           "train", *TINY, "--epochs", "1", "--out", str(out), "--workers", "0"]
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert sorted(f for f in os.listdir(out)) == ["best.pt", "config.json", "history.jsonl", "last.pt", "split.json"]
+    rows = [json.loads(l) for l in open(out / "history.jsonl")]
+    assert len(rows) == 1 and rows[0]["world_size"] == 2  # one writer
+    ck = torch.load(out / "best.pt", weights_only=True)
+    assert ck["train"]["batch_size"] == 64 and ck["epoch"] == 1
+    # each process ran half the batches of the global batch: 576 training images / 64 = 9 steps
+    assert ck["step"] == 9
