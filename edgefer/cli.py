@@ -166,11 +166,12 @@ Examples:
   edgefer eval runs/vit/best.pt --data fer2013.csv.gz --split PublicTest
   edgefer eval runs/vit --data fer2013.csv.gz --labels ferplus --split PublicTest --out reports/vit
   edgefer eval runs/vit/best.pt --data RAF-DB/basic --split test
+  edgefer eval runs/vit/vit.edgefer --data fer2013.csv.gz --split PublicTest   # a bundle: every artifact, no torch
 """
 
 
 @main.command("eval", help=EVAL_HELP, context_settings=CONTEXT)
-@click.argument("model", type=click.Path())
+@click.argument("model", type=click.Path(), metavar="CHECKPOINT|BUNDLE")
 @_data_options
 @click.option("--split", required=True, help="Split to evaluate (e.g. PublicTest, test, val).")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
@@ -179,8 +180,9 @@ Examples:
 @click.option("--batch-size", default=256, show_default=True, type=int)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda (checkpoints).")
 def eval_cmd(model, data, labels, ferplus_csv, split, out, allow_train_split, batch_size, device):
+    if os.path.isfile(os.path.join(model, "manifest.json")) or model.rstrip("/").endswith(".edgefer"):
+        return _eval_bundle(model, data, labels, ferplus_csv, split, out, allow_train_split)
     from . import evaluation
-    from .data import open_dataset
     from .report import summary_lines, write_report
 
     _host_stack("evaluating a checkpoint")
@@ -190,22 +192,9 @@ def eval_cmd(model, data, labels, ferplus_csv, split, out, allow_train_split, ba
     from .train import checkpoint
     from .train.datasets import predict_logits
 
-    opts = {"ferplus_csv": ferplus_csv} if ferplus_csv else {}
     ckpt = checkpoint.load(model)
-    info = ckpt["data"]
-    val_slice = split.lower() == "val"
-    ds = open_dataset(data, labels=labels, split=info["train_split"] if val_slice else split, **opts)
-    if val_slice:
-        if not allow_train_split:
-            raise EdgeferError("--split val is the validation slice the model was selected on; pass "
-                               "--allow-train-split to evaluate it anyway (it is not a test result)")
-        ds = ds.subset(ds.index_of(info["val_ids"]), split=ds.split + ":val")
-    else:
-        evaluation.check_split(ds, info, allow_train_split)
-    keep, m2d, names = evaluation.align_labels(ckpt["labels"]["names"], ds)
-    n_dropped = int((~keep).sum())
-    if n_dropped:
-        ds = ds.subset(np.flatnonzero(keep))
+    info = dict(ckpt["data"], labels=ckpt["labels"]["names"])
+    ds, m2d, names, n_dropped = _open_eval_split(data, labels, ferplus_csv, split, info, allow_train_split)
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
     net = checkpoint.build_model(ckpt).to(dev)
     desc = "%s (%s, %d px, epoch %d)" % (ckpt["path"], ckpt["model"]["arch"], ckpt["model"]["img_size"], ckpt["epoch"])
@@ -219,4 +208,194 @@ def eval_cmd(model, data, labels, ferplus_csv, split, out, allow_train_split, ba
     for line in summary_lines(rep, evaluation.header_lines(ds, desc, n_dropped)):
         click.echo(line)
     click.echo("wrote " + ", ".join(paths))
+
+
+def _open_eval_split(data, labels, ferplus_csv, split, info, allow_train_split):
+    """The data to evaluate on, with the guard rails (training split, validation slice)."""
+    from . import evaluation
+    from .data import open_dataset
+
+    opts = {"ferplus_csv": ferplus_csv} if ferplus_csv else {}
+    val_slice = split.lower() == "val" and info.get("val_ids") is not None
+    ds = open_dataset(data, labels=labels, split=info["train_split"] if val_slice else split, **opts)
+    if val_slice:
+        if not allow_train_split:
+            raise EdgeferError("--split val is the validation slice the model was selected on; pass "
+                               "--allow-train-split to evaluate it anyway (it is not a test result)")
+        ds = ds.subset(ds.index_of(info["val_ids"]), split=ds.split + ":val")
+    else:
+        evaluation.check_split(ds, info, allow_train_split)
+    keep, m2d, names = evaluation.align_labels(info["labels"], ds)
+    n_dropped = int((~keep).sum())
+    if n_dropped:
+        ds = ds.subset(np.flatnonzero(keep))
+    return ds, m2d, names, n_dropped
+
+
+def _eval_bundle(path, data, labels, ferplus_csv, split, out, allow_train_split):
+    """Every artifact of a bundle with ONNX Runtime (device side: no torch)."""
+    from . import evaluation
+    from .export.bundle import Bundle
+    from .onnx_predict import predict
+    from .report import summary_lines, write_report
+
+    b = Bundle.load(path)
+    prov = b.manifest["provenance"]
+    info = {"train_split": prov["train_split"], "val_ids": prov.get("val_ids"), "labels": b.labels}
+    ds, m2d, names, n_dropped = _open_eval_split(data, labels or b.manifest["model"]["label_protocol"], ferplus_csv,
+                                                 split, info, allow_train_split)
+    out = out or os.path.join(path, "..", os.path.basename(path.rstrip("/")) + "-eval",
+                              "%s-%s-%s" % (ds.name, ds.labels.name, ds.split.replace(":", "-")))
+    rows = []
+    for a in b.artifacts:
+        desc = "%s (%s %s, target %s, batch %s)" % (a["file"], b.manifest["model"]["architecture"], a["precision"],
+                                                   a["target"], a["batch"])
+        logits = predict(b.file(a), ds, b.preprocess)
+        rep = evaluation.score(logits, ds.targets, m2d, names)
+        context = {"model": os.path.join(path, a["file"]), "bundle": path, "artifact": a["file"],
+                   "precision": a["precision"], "target": a["target"], "batch": a["batch"], "data": ds.path,
+                   "dataset": ds.name, "label_protocol": ds.labels.name, "split": ds.split,
+                   "excluded_images": n_dropped}
+        write_report(os.path.join(out, os.path.splitext(a["file"])[0]), rep, context)
+        for line in summary_lines(rep, evaluation.header_lines(ds, desc, n_dropped)):
+            click.echo(line)
+        click.echo("")
+        rows.append(dict(context, top1=rep["top1"], macro_f1=rep["macro_f1"], n=rep["n"]))
+    from .atomic import write_json
+
+    write_json(os.path.join(out, "summary.json"), rows)
+    click.echo("%-28s %-6s %-9s %-5s %7s %8s" % ("artifact", "prec", "target", "batch", "top-1", "macro-F1"))
+    for r in rows:
+        click.echo("%-28s %-6s %-9s %-5s %6.2f%% %8.3f" % (r["artifact"], r["precision"], r["target"], r["batch"],
+                                                          100 * r["top1"], r["macro_f1"]))
+    click.echo("wrote %s" % os.path.abspath(out))
+
+
+EXPORT_HELP = """Export a checkpoint to a bundle NAME.edgefer/: FP32 ONNX (the reference), optional
+FP16 ONNX (GPUs) and calibrated INT8 ONNX per target, with a manifest.json that records
+labels, preprocessing, provenance, and each artifact's sha256, parity and accuracy.
+
+\b
+INT8 is calibrated on a class-balanced sample of the training split (never an evaluation
+split; the list of ids is saved under --calib-dir and reused), and gated: INT8 is
+compared with FP32 on the run's validation slice, and when top-1 drops by more than
+--budget points the most quantization-sensitive nodes stay in float and it tries again.
+Accuracy in the manifest is measured on --eval-split (default: the data set's test split).
+
+\b
+Examples:
+  edgefer export runs/vit/best.pt --int8 --calib-data ../shared/data/fer2013/fer2013.csv.gz
+  edgefer export runs/b0/best.pt --int8 --targets cpu,tensorrt --fp16 --batches 1,8
+  edgefer export runs/vit/best.pt --profile rpi5 --out bundles/vit-rpi5.edgefer
+  edgefer export runs/vit/best.pt --profile jetson-orin-nano --trt   # on the Jetson itself
+"""
+
+
+@main.command("export", help=EXPORT_HELP, context_settings=CONTEXT)
+@click.argument("checkpoint", type=click.Path())
+@click.option("--out", default=None, type=click.Path(file_okay=False), help="Bundle folder (default: RUN/RUN.edgefer).")
+@click.option("--name", default=None, help="Bundle name (default: the run folder's name).")
+@click.option("--profile", default=None, help="Device profile: a name from export/ (e.g. rpi5, jetson-orin-nano) or a file.")
+@click.option("--opset", default=None, type=int, help="ONNX opset (default 17: TensorRT 8.5 on JetPack 5 reads up to 17).")
+@click.option("--batches", default=None, help="Fixed batch sizes, comma-separated (default 1,8).")
+@click.option("--fp16", is_flag=True, default=None, help="Also write an FP16 ONNX (for GPUs).")
+@click.option("--int8", is_flag=True, default=None, help="Also write calibrated INT8 ONNX for --targets.")
+@click.option("--targets", default=None, help="INT8 flavours: cpu (U8S8), tensorrt (S8S8). Default cpu.")
+@click.option("--calib-data", default=None, type=click.Path(), help="Data for calibration (default: the training data).")
+@click.option("--calib-size", default=None, type=int, help="Calibration images (default 500).")
+@click.option("--calib-seed", default=None, type=int, help="Seed of the class-balanced selection (default 0).")
+@click.option("--calib-method", default=None, type=click.Choice(["minmax", "entropy", "percentile"]),
+              help="Range calibration (default entropy).")
+@click.option("--calib-dir", default=None, type=click.Path(file_okay=False), help="Where calibration lists live (default calibration/).")
+@click.option("--eval-data", default=None, type=click.Path(), help="Data for the accuracy in the manifest (default: training data).")
+@click.option("--eval-split", default=None, help="Split for that accuracy (default: the test split, e.g. PublicTest).")
+@click.option("--eval-limit", default=None, type=int, help="Measure on a class-stratified sample of N images.")
+@click.option("--budget", default=None, type=float, help="Allowed INT8 top-1 drop, points (default 1.0).")
+@click.option("--gate-tries", default=None, type=int, help="Retries keeping sensitive nodes in float (default 3).")
+@click.option("--gate-limit", default=None, type=int, help="Gate on a sample of N validation images.")
+@click.option("--silu", default=None, type=click.Choice(["float", "int8"]),
+              help="cpu INT8: keep SiLU (x*sigmoid(x)) in float (default) or quantize it.")
+@click.option("--no-simplify", is_flag=True, default=None, help="Skip onnx-simplifier.")
+@click.option("--threads", default=None, type=int, help="ONNX Runtime threads for the measurements (0 = default).")
+@click.option("--trt", is_flag=True, default=None, help="Also build TensorRT engines now (on the device; needs TensorRT).")
+@click.option("--trt-workspace-mb", default=None, type=int, help="TensorRT builder workspace (default 1024).")
+@click.option("--trt-int8-mode", default=None, type=click.Choice(["qdq", "calibrator"]),
+              help="TensorRT INT8 from the QDQ graph (default; TensorRT >= 8.0) or an entropy calibrator (8.x).")
+@click.option("--dla-core", default=None, type=int, help="Build for this DLA core (Xavier NX/AGX, AGX Orin).")
+def export_cmd(checkpoint, **kw):
+    _host_stack("exporting a checkpoint")
+    require_onnx()
+    from .export import exporter, profiles
+
+    opts = exporter.Options()
+    if kw.get("profile"):
+        profiles.apply(opts, profiles.load(kw["profile"]))
+    no_simplify = kw.pop("no_simplify")
+    if no_simplify:
+        opts.simplify = False
+    for k, v in kw.items():
+        if v is None:
+            continue
+        if k == "batches":
+            v = _int_list(v, "--batches")
+        elif k == "targets":
+            v = tuple(t.strip() for t in v.split(",") if t.strip())
+            bad = [t for t in v if t not in ("cpu", "tensorrt")]
+            if bad:
+                raise EdgeferError("--targets: %s (expected cpu, tensorrt)" % ", ".join(bad))
+        setattr(opts, k, v)
+    path = exporter.run(checkpoint, opts)
+    click.echo(path)
+
+
+def require_onnx():
+    from . import deps
+    from .errors import require
+
+    require("onnx", "exporting", deps.TORCH_HINT)
+    require("onnxruntime", "exporting", "pip install 'edgefer[cpu,train]'")
+
+
+def _int_list(text, flag):
+    try:
+        return tuple(int(v) for v in str(text).split(",") if v.strip())
+    except ValueError:
+        raise EdgeferError("%s: %r (expected comma-separated integers, e.g. 1,8)" % (flag, text)) from None
+
+
+CALIBRATE_HELP = """Select (or show) the calibration list for INT8: a deterministic, class-balanced
+sample of the training split, saved as sample ids under --calib-dir with a name that says
+what it is (<dataset>-<labels>-<split>-balanced-n<N>-seed<S>.json). An existing list with
+that name is reused. `edgefer export --int8` calls the same code.
+
+\b
+Examples:
+  edgefer calibrate --data ../shared/data/fer2013/fer2013.csv.gz --size 500
+  edgefer calibrate --data RAF-DB/basic --size 1000 --seed 1 --calib-dir calibration
+  edgefer calibrate --data fer2013.csv.gz --exclude-val runs/vit/split.json
+"""
+
+
+@main.command("calibrate", help=CALIBRATE_HELP, context_settings=CONTEXT)
+@_data_options
+@click.option("--size", default=500, show_default=True, type=int, help="Number of images.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--calib-dir", default="calibration", show_default=True, type=click.Path(file_okay=False))
+@click.option("--exclude-val", default=None, type=click.Path(dir_okay=False),
+              help="A run's split.json: keep its validation slice out of the calibration set.")
+def calibrate_cmd(data, labels, ferplus_csv, size, seed, calib_dir, exclude_val):
+    import json
+
+    from .data import open_dataset
+    from .export import calibration
+
+    opts = {"ferplus_csv": ferplus_csv} if ferplus_csv else {}
+    ds = open_dataset(data, labels=labels, split=None, **opts)
+    exclude = []
+    if exclude_val:
+        with open(exclude_val) as f:
+            exclude = json.load(f)["val_ids"]
+    path, doc = calibration.make_or_load(ds, calib_dir, size, seed, exclude)
+    click.echo("%s: %d images from %s %s (%s)" % (path, doc["size"], ds.name, ds.split,
+                                                ", ".join("%s %d" % kv for kv in doc["class_counts"].items())))
 

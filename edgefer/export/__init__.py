@@ -1,0 +1,1 @@
+"""Export: ONNX, INT8, TensorRT engines and bundles."""

@@ -1,0 +1,301 @@
+"""``edgefer export``: checkpoint -> verified bundle (host side: torch, onnx, onnxruntime).
+
+Plain functions per step (ONNX in :mod:`.onnx_export`, INT8 in :mod:`.quantize`, the gate in
+:mod:`.gate`, the bundle in :mod:`.bundle`); this module runs them in order and writes the
+manifest.
+"""
+
+import datetime
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+
+from .. import __version__
+from ..cache import cache_dir
+from ..data import detect_format, open_dataset
+from ..errors import EdgeferError
+from ..evaluation import align_labels
+from ..metrics import classification_report
+from ..onnx_predict import predict, session
+from ..preprocess import Preprocess
+from . import bundle, calibration, gate, onnx_export, quantize
+
+DEFAULT_TEST_SPLIT = {"fer2013": "PublicTest", "rafdb": "test", "affectnet": "val", "folder": "test"}
+
+
+class Options(object):
+    """Export settings (the CLI flags; a ``--profile`` file fills the ones it names)."""
+
+    def __init__(self, **kw):
+        self.out = None
+        self.name = None
+        self.opset = 17
+        self.batches = (1, 8)
+        self.fp16 = False
+        self.int8 = False
+        self.targets = ("cpu",)
+        self.simplify = True
+        self.calib_data = None
+        self.calib_size = 500
+        self.calib_seed = 0
+        self.calib_method = "entropy"
+        self.calib_dir = "calibration"
+        self.eval_data = None
+        self.eval_split = None
+        self.eval_limit = 0
+        self.parity_images = 256
+        self.budget = 1.0
+        self.gate_tries = 3
+        self.gate_step = 4
+        self.gate_limit = 0
+        self.silu = "float"
+        self.threads = 0
+        self.trt = False
+        self.trt_workspace_mb = 1024
+        self.trt_int8_mode = "qdq"
+        self.dla_core = None
+        self.profile = None
+        for k, v in kw.items():
+            if not hasattr(self, k):
+                raise TypeError("unknown export option %r" % k)
+            setattr(self, k, v)
+
+
+def _log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _accuracy(path, ds, pre, m2d, names, threads):
+    logits = predict(path, ds, pre, threads=threads)
+    r = classification_report(ds.targets, m2d[logits.argmax(1)], names)
+    return logits, r
+
+
+def run(checkpoint_path, opts):
+    """Export a checkpoint to a bundle; returns the bundle's path."""
+    from ..train import checkpoint
+
+    ck = checkpoint.load(checkpoint_path)
+    model = checkpoint.build_model(ck)
+    pre = Preprocess.from_dict(ck["preprocess"])
+    arch = ck["model"]["arch"]
+    info = ck["data"]
+    run_dir = os.path.dirname(os.path.abspath(ck["path"]))
+    name = opts.name or os.path.basename(run_dir)
+    out = opts.out or os.path.join(run_dir, name + ".edgefer")
+    if not out.endswith(".edgefer"):
+        raise EdgeferError("--out %s: a bundle folder's name ends in .edgefer" % out)
+    batches = sorted(set(int(b) for b in opts.batches))
+    if not batches or batches[0] < 1:
+        raise EdgeferError("--batches: expected positive batch sizes, e.g. 1,8")
+
+    # evaluation data: a test split of the training data set unless told otherwise
+    eval_data = opts.eval_data or info["path"]
+    eval_split = opts.eval_split or DEFAULT_TEST_SPLIT.get(detect_format(eval_data), "test")
+    ev = open_dataset(eval_data, labels=info["label_protocol"], split=eval_split)
+    if ev.split == ev.train_split:
+        raise EdgeferError("--eval-split %s is the training split; accuracy in a bundle is measured on a test split" % ev.split)
+    keep, m2d, names = align_labels(ck["labels"]["names"], ev)
+    if not keep.all():
+        ev = ev.subset(np.flatnonzero(keep))
+    if opts.eval_limit and opts.eval_limit < len(ev):
+        from ..data.splits import stratified_sample
+
+        ev = ev.subset(stratified_sample(ev.targets, total=opts.eval_limit, seed=0))
+    accuracy_ctx = {"dataset": ev.name, "data": os.path.abspath(ev.path), "label_protocol": ev.labels.name,
+                    "split": ev.split, "images": len(ev),
+                    "sample": "class-stratified %d" % len(ev) if opts.eval_limit else "full split"}
+
+    work = tempfile.mkdtemp(prefix="edgefer-export-")
+    try:
+        files, artifacts = {}, []
+        parity_idx = np.arange(min(opts.parity_images, len(ev)))
+        x_parity = pre.batch([ev.image(int(i)) for i in parity_idx], [ev.box(int(i)) for i in parity_idx])
+
+        def add(fname, precision, target, batch, extra):
+            files[fname] = os.path.join(work, fname)
+            a = {"file": fname, "format": "onnx", "precision": precision, "target": target, "batch": batch,
+                 "opset": onnx_export.opset_of(files[fname])}
+            a.update(extra)
+            artifacts.append(a)
+            return a
+
+        fp32 = {}
+        for b in batches:
+            fname = onnx_export.artifact_name("fp32", "any", b)
+            _log("export: FP32 ONNX, batch %d, opset %d" % (b, opts.opset))
+            exp = onnx_export.export(model, os.path.join(work, fname), pre.size, batch=b, opset=opts.opset,
+                                     simplify=opts.simplify)
+            par = onnx_export.parity(model, os.path.join(work, fname), x_parity)
+            par["data"] = "%s %s (first %d images)" % (ev.name, ev.split, len(x_parity))
+            if par["top1_agreement"] < 1.0 or par["max_abs_diff"] > 1e-3:
+                raise EdgeferError("FP32 ONNX (batch %d) disagrees with PyTorch: top-1 agreement %.4f, max abs diff "
+                                   "%.2e" % (b, par["top1_agreement"], par["max_abs_diff"]))
+            fp32[b] = add(fname, "fp32", "any", b, {"export": exp, "parity": par})
+            _log("  parity with PyTorch on %d real images: top-1 agreement %.1f%%, max |logit diff| %.2e; %s"
+                 % (par["images"], 100 * par["top1_agreement"], par["max_abs_diff"], exp.get("simplifier", "")))
+        if opts.fp16:
+            for b in batches:
+                fname = onnx_export.artifact_name("fp16", "gpu", b)
+                conv = onnx_export.to_fp16(files[fp32[b]["file"]], os.path.join(work, fname))
+                add(fname, "fp16", "gpu", b, {"export": conv})
+        calib_doc = None
+        if opts.int8:
+            calib_doc = _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names)
+
+        # -- accuracy of every artifact on the evaluation split --------------------------------
+        for a in artifacts:
+            _log("accuracy: %s on %s %s (%d images)" % (a["file"], ev.name, ev.split, len(ev)))
+            _, r = _accuracy(files[a["file"]], ev, pre, m2d, names, opts.threads)
+            a["accuracy"] = dict(accuracy_ctx, top1=r["top1"], macro_f1=r["macro_f1"],
+                                 per_class_f1={k: v["f1"] for k, v in r["per_class"].items()})
+        manifest = _manifest(ck, name, pre, artifacts, calib_doc)
+        if calib_doc is not None:
+            files["calibration.json"] = os.path.join(work, "calibration.json")
+            with open(files["calibration.json"], "w") as f:
+                json.dump(calib_doc, f, indent=1)
+            manifest["calibration_file"] = "calibration.json"
+        path = bundle.write(out, manifest, files)
+        bundle.Bundle.load(path)  # verify what was written
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if opts.trt:
+        build_engines(path, opts)
+    return path
+
+
+def build_engines(path, opts):
+    """TensorRT engines for a bundle, into the engine cache (on the device that runs them).
+
+    FP16 from the FP16 ONNX; INT8 from the S8S8 QDQ ONNX (``trt_int8_mode="qdq"``, TensorRT
+    >= 8.0, the only INT8 path on >= 10.1), or from the FP32 ONNX with an entropy calibrator
+    fed by the bundle's calibration ids (``"calibrator"``, TensorRT 8.x; needs the data)."""
+    from . import tensorrt_build as tb
+
+    b = bundle.Bundle.load(path)
+    built = []
+    common = {"workspace_mb": opts.trt_workspace_mb, "dla_core": opts.dla_core}
+    for a in b.artifacts:
+        if a["precision"] == "fp16" or (a["precision"] == "int8" and a["target"] == "tensorrt"
+                                         and opts.trt_int8_mode == "qdq"):
+            built.append(tb.get_engine(b.file(a), a["sha256"], a["precision"], **common))
+        elif a["precision"] == "fp32" and opts.trt_int8_mode == "calibrator" and a["batch"] != "dynamic":
+            doc = calibration.load(os.path.join(path, b.manifest["calibration_file"]))
+            ds = open_dataset(opts.calib_data or doc["data"], labels=doc["label_protocol"], split=doc["split"])
+            cache = os.path.join(cache_dir("engines"), "%s-b%s.calib" % (a["sha256"][:16], a["batch"]))
+            calib = tb.make_entropy_calibrator(calibration.batches(ds, doc["ids"], b.preprocess, a["batch"]), cache,
+                                               onnx_export.INPUT)
+            built.append(tb.get_engine(b.file(a), a["sha256"], "int8", int8_mode="calibrator", calibrator=calib, **common))
+    for e in built:
+        _log("TensorRT engine: %s" % e)
+    return built
+
+
+def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
+    """Calibrate, quantize each target and batch, and run the accuracy gate."""
+    calib_data = opts.calib_data or info["path"]
+    train_ds = open_dataset(calib_data, labels=info["label_protocol"], split=info["train_split"])
+    same_data = os.path.abspath(calib_data) == info["path"]
+    exclude = info["val_ids"] if same_data else []
+    cpath, cdoc = calibration.make_or_load(train_ds, opts.calib_dir, opts.calib_size, opts.calib_seed, exclude)
+    _log("calibration: %d class-balanced %s images (%s), method %s" % (cdoc["size"], train_ds.split, cpath,
+                                                                    opts.calib_method))
+    # the gate measures on the validation slice: held out from training, and not the test split
+    if same_data:
+        gate_ds = train_ds.subset(train_ds.index_of(info["val_ids"]), split=train_ds.split + ":val")
+    else:
+        gate_ds = open_dataset(info["path"], labels=info["label_protocol"], split=info["train_split"])
+        gate_ds = gate_ds.subset(gate_ds.index_of(info["val_ids"]), split=gate_ds.split + ":val")
+    if opts.gate_limit and opts.gate_limit < len(gate_ds):
+        from ..data.splits import stratified_sample
+
+        gate_ds = gate_ds.subset(stratified_sample(gate_ds.targets, total=opts.gate_limit, seed=0))
+    gkeep, gm2d, gnames = align_labels(ck["labels"]["names"], gate_ds)
+    big = batches[-1]
+    pre_q = {}
+    for b in batches:
+        pre_q[b] = os.path.join(work, "prequant_b%d.onnx" % b)
+        quantize.preprocess_for_quantization(files[fp32[b]["file"]], pre_q[b])
+    ranges = os.path.join(work, "ranges-%s.json" % opts.calib_method)
+    reader = quantize.ArrayReader("input", calibration.batches(train_ds, cdoc["ids"], pre, big))
+    fp32_gate = predict(files[fp32[batches[0]]["file"]], gate_ds, pre, threads=opts.threads)
+    calib_meta = {"method": opts.calib_method, "images": cdoc["size"], "split": train_ds.split,
+                  "selection": "class-balanced", "seed": opts.calib_seed, "ids_sha256": cdoc["ids_sha256"],
+                  "list": os.path.basename(cpath)}
+    silu = quantize.silu_nodes(files[fp32[batches[0]]["file"]]) if opts.silu == "float" else []
+    for target in opts.targets:
+        excluded = list(silu) if target == "cpu" else []
+        ranked = None
+        tries = []
+        for attempt in range(opts.gate_tries + 1):
+            b1 = batches[0]
+            qpath = os.path.join(work, onnx_export.artifact_name("int8", target, b1))
+            # calibrate once, on the largest batch's graph (fewer runs); the ranges cache serves the rest
+            if not os.path.exists(ranges):
+                quantize.quantize(pre_q[big], os.path.join(work, "calib_probe.onnx"), target, reader,
+                                  opts.calib_method, ranges)
+            q = quantize.quantize(pre_q[b1], qpath, target, None, opts.calib_method, ranges, excluded)
+            cmp_ = gate.compare(fp32_gate, predict(qpath, gate_ds, pre, threads=opts.threads), gate_ds.targets,
+                                gnames, gm2d)
+            tries.append({"excluded_nodes": len(excluded), "top1_drop_points": cmp_["top1_drop_points"],
+                          "agreement_decided": cmp_["agreement_decided"]})
+            _log("gate %s try %d: INT8 top-1 %.2f%% vs FP32 %.2f%% (drop %.2f points, budget %.2f) on %s %s, "
+                 "agreement on decided images %s, %d nodes kept in float" % (
+                     target, attempt + 1, 100 * cmp_["int8"]["top1"], 100 * cmp_["fp32"]["top1"],
+                     cmp_["top1_drop_points"], opts.budget, gate_ds.name, gate_ds.split,
+                     "n/a" if cmp_["agreement_decided"] is None else "%.1f%%" % (100 * cmp_["agreement_decided"]),
+                     len(excluded)))
+            if cmp_["top1_drop_points"] <= opts.budget or attempt == opts.gate_tries:
+                break
+            if ranked is None:
+                x = pre.batch([gate_ds.image(i) for i in range(min(64, len(gate_ds)))])
+                x = x[: (len(x) // b1) * b1]
+                ranked = [n for n, _ in gate.rank_sensitive_nodes(pre_q[b1], qpath, x, b1) if n not in excluded]
+            new = ranked[:opts.gate_step * (attempt + 1)]
+            excluded = list(dict.fromkeys((list(silu) if target == "cpu" else []) + new))
+        gate_doc = {"split": gate_ds.split, "dataset": gate_ds.name, "images": len(gate_ds), "budget_points": opts.budget,
+                    "passed": cmp_["top1_drop_points"] <= opts.budget, "tries": tries, "final": cmp_,
+                    "kept_in_float": [n for n in excluded if n not in silu],
+                    "silu_in_float": len(silu) // 2 if target == "cpu" else 0}
+        if not gate_doc["passed"]:
+            _log("warning: %s INT8 still drops %.2f top-1 points after %d tries (budget %.2f); kept in the bundle "
+                 "with the numbers in its manifest" % (target, cmp_["top1_drop_points"], opts.gate_tries, opts.budget))
+        for b in batches:
+            fname = onnx_export.artifact_name("int8", target, b)
+            if b != batches[0]:
+                q = quantize.quantize(pre_q[b], os.path.join(work, fname), target, None, opts.calib_method, ranges,
+                                      excluded)
+            add(fname, "int8", target, b, {"quantization": q, "calibration": calib_meta, "gate": gate_doc})
+    return cdoc
+
+
+def _manifest(ck, name, pre, artifacts, calib_doc):
+    d = ck["data"]
+    t = ck["train"]
+    return {
+        "name": name,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "edgefer_version": __version__,
+        "model": {
+            "architecture": ck["model"]["arch"], "num_classes": ck["model"]["num_classes"],
+            "labels": list(ck["labels"]["names"]), "label_protocol": ck["labels"]["protocol"],
+            "input": {"name": onnx_export.INPUT, "layout": "NCHW", "dtype": "float32", "size": pre.size},
+            "output": {"name": onnx_export.OUTPUT, "kind": "logits"},
+            "preprocess": pre.to_dict(),
+        },
+        "provenance": {
+            "dataset": d["format"], "data": d["path"], "label_protocol": d["label_protocol"],
+            "train_split": d["train_split"], "n_train": d["n_train"], "n_val": d["n_val"],
+            "val_fraction": d["val_fraction"], "split_seed": d["split_seed"], "val_ids": d["val_ids"],
+            "epochs": ck["epoch"], "seed": t["seed"], "best": ck.get("best", {}),
+            "checkpoint": os.path.basename(ck["path"]), "checkpoint_sha256": bundle.sha256_file(ck["path"]),
+            "train": {k: t[k] for k in ("arch", "img_size", "epochs", "batch_size", "optimizer", "lr", "schedule",
+                                        "augment", "mixup", "class_weights", "label_smoothing", "pretrained")},
+            "versions": ck.get("versions", {}),
+        },
+        "artifacts": artifacts,
+    }

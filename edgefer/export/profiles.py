@@ -1,0 +1,42 @@
+"""Device export profiles: small JSON files in the repository's ``export/`` folder (see
+``export/README.md``), or any path."""
+
+import json
+import os
+
+from ..errors import EdgeferError
+
+FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "export")
+ALLOWED = ("int8", "fp16", "targets", "batches", "opset", "calib_size", "calib_method", "budget", "dla_core",
+           "trt_workspace_mb")
+
+
+def available():
+    if not os.path.isdir(FOLDER):
+        return []
+    return sorted(f[:-5] for f in os.listdir(FOLDER) if f.endswith(".json"))
+
+
+def load(name_or_path):
+    path = name_or_path if os.path.isfile(name_or_path) else os.path.join(FOLDER, name_or_path + ".json")
+    if not os.path.isfile(path):
+        raise EdgeferError("--profile %s: no such file or profile (available: %s)"
+                           % (name_or_path, ", ".join(available()) or "none found in " + FOLDER))
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except ValueError as exc:
+        raise EdgeferError("--profile %s: not valid JSON (%s)" % (path, exc)) from None
+    opts = doc.get("options") if isinstance(doc, dict) else None
+    if not isinstance(opts, dict):
+        raise EdgeferError("--profile %s: expected a JSON object with an 'options' object" % path)
+    bad = sorted(set(opts) - set(ALLOWED))
+    if bad:
+        raise EdgeferError("--profile %s: unknown options %s (allowed: %s)" % (path, bad, ", ".join(ALLOWED)))
+    return doc
+
+
+def apply(options, doc):
+    for k, v in doc["options"].items():
+        setattr(options, k, tuple(v) if isinstance(v, list) else v)
+    options.profile = doc.get("device")

@@ -1,0 +1,72 @@
+"""Run an ONNX classifier over a data set with ONNX Runtime (device side: no torch).
+
+Used by ``edgefer eval BUNDLE``, the export's parity check and accuracy gate, and the
+benchmarks, so every number comes from the same preprocessing and the same session setup."""
+
+import numpy as np
+
+from . import deps
+from .errors import EdgeferError, require
+
+ORT_HINT = ("pip install 'edgefer[cpu]' (x86, Raspberry Pi OS 64-bit); on a Jetson install NVIDIA's "
+            "onnxruntime-gpu wheel for your JetPack")
+
+
+def onnxruntime():
+    return require("onnxruntime", "running ONNX models", ORT_HINT)
+
+
+def session(path, threads=0, providers=None):
+    """An InferenceSession with full graph optimisation; ``threads`` 0 = ONNX Runtime's default."""
+    ort = onnxruntime()
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        so.intra_op_num_threads = int(threads)
+        so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), so, providers=providers or ["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise EdgeferError("ONNX model %s cannot be loaded by ONNX Runtime: %s" % (path, str(exc).splitlines()[0][:300])) from None
+
+
+def input_batch(sess):
+    """The graph's fixed batch size, or None when the batch axis is dynamic."""
+    b = sess.get_inputs()[0].shape[0]
+    return b if isinstance(b, int) else None
+
+
+def run(sess, x):
+    """Logits for a float32 N x 3 x H x W array; fixed-batch graphs get padded chunks."""
+    inp = sess.get_inputs()[0]
+    dtype = np.float16 if inp.type == "tensor(float16)" else np.float32
+    b = input_batch(sess)
+    if b is None:
+        return sess.run(None, {inp.name: x.astype(dtype, copy=False)})[0].astype(np.float32)
+    out = []
+    for s in range(0, len(x), b):
+        chunk = x[s:s + b]
+        n = len(chunk)
+        if n < b:
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], b - n, axis=0)])
+        out.append(sess.run(None, {inp.name: chunk.astype(dtype, copy=False)})[0][:n])
+    return np.concatenate(out).astype(np.float32)
+
+
+def predict(path_or_session, dataset, preprocess, indices=None, chunk=256, threads=0, progress=None):
+    """Logits of an ONNX model over a data set (or some of its sample indices)."""
+    sess = session(path_or_session, threads) if isinstance(path_or_session, str) else path_or_session
+    shape = sess.get_inputs()[0].shape
+    if isinstance(shape[2], int) and shape[2] != preprocess.size:
+        raise EdgeferError("the ONNX model takes %sx%s input but the preprocessing block says %d: the bundle's "
+                           "model and manifest disagree" % (shape[2], shape[3], preprocess.size))
+    idx = np.arange(len(dataset)) if indices is None else np.asarray(indices)
+    out = []
+    for s in range(0, len(idx), chunk):
+        part = [int(i) for i in idx[s:s + chunk]]
+        x = preprocess.batch([dataset.image(i) for i in part], [dataset.box(i) for i in part])
+        out.append(run(sess, x))
+        if progress is not None:
+            progress(len(part))
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
