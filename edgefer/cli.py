@@ -297,6 +297,8 @@ Examples:
 @click.option("--name", default=None, help="Bundle name (default: the run folder's name).")
 @click.option("--profile", default=None, help="Device profile: a name from export/ (e.g. rpi5, jetson-orin-nano) or a file.")
 @click.option("--opset", default=None, type=int, help="ONNX opset (default 17: TensorRT 8.5 on JetPack 5 reads up to 17).")
+@click.option("--img-size", default=None, type=int,
+              help="Input size (default: the size it was trained at; others are resized and re-measured).")
 @click.option("--batches", default=None, help="Fixed batch sizes, comma-separated (default 1,8).")
 @click.option("--fp16", is_flag=True, default=None, help="Also write an FP16 ONNX (for GPUs).")
 @click.option("--int8", is_flag=True, default=None, help="Also write calibrated INT8 ONNX for --targets.")
@@ -313,8 +315,10 @@ Examples:
 @click.option("--budget", default=None, type=float, help="Allowed INT8 top-1 drop, points (default 1.0).")
 @click.option("--gate-tries", default=None, type=int, help="Retries keeping sensitive nodes in float (default 3).")
 @click.option("--gate-limit", default=None, type=int, help="Gate on a sample of N validation images.")
+@click.option("--int8-ops", default=None, type=click.Choice(["conv", "compute", "all"]),
+              help="Ops to quantize: conv (Conv+Gemm, default: best speed/accuracy measured), compute (+MatMul), all.")
 @click.option("--silu", default=None, type=click.Choice(["float", "int8"]),
-              help="cpu INT8: keep SiLU (x*sigmoid(x)) in float (default) or quantize it.")
+              help="With --int8-ops all, cpu target: keep SiLU (x*sigmoid(x)) in float (default) or quantize it.")
 @click.option("--no-simplify", is_flag=True, default=None, help="Skip onnx-simplifier.")
 @click.option("--threads", default=None, type=int, help="ONNX Runtime threads for the measurements (0 = default).")
 @click.option("--trt", is_flag=True, default=None, help="Also build TensorRT engines now (on the device; needs TensorRT).")

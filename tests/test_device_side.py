@@ -20,7 +20,9 @@ sys.meta_path.insert(0, Block())
 
 DEVICE_MODULES = ["edgefer", "edgefer.cli", "edgefer.data", "edgefer.data.fer2013", "edgefer.data.rafdb",
                   "edgefer.data.affectnet", "edgefer.data.folder", "edgefer.data.splits", "edgefer.preprocess",
-                  "edgefer.labels", "edgefer.metrics", "edgefer.evaluation", "edgefer.report"]
+                  "edgefer.labels", "edgefer.metrics", "edgefer.evaluation", "edgefer.report", "edgefer.onnx_predict",
+                  "edgefer.export.bundle", "edgefer.export.calibration", "edgefer.export.tensorrt_build",
+                  "edgefer.jsonfile"]
 
 
 def _py(code):
@@ -54,7 +56,9 @@ def test_device_side_is_python38():
         pytest.fail("vermin is missing: install the dev extra (pip install -e '.[dev]')")
     files = ["edgefer/__init__.py", "edgefer/__main__.py", "edgefer/cli.py", "edgefer/errors.py", "edgefer/deps.py",
              "edgefer/labels.py", "edgefer/preprocess.py", "edgefer/metrics.py", "edgefer/atomic.py",
-             "edgefer/cache.py", "edgefer/report.py", "edgefer/evaluation.py", "edgefer/data"]
+             "edgefer/cache.py", "edgefer/report.py", "edgefer/evaluation.py", "edgefer/data", "edgefer/onnx_predict.py",
+             "edgefer/jsonfile.py", "edgefer/export/__init__.py", "edgefer/export/bundle.py",
+             "edgefer/export/calibration.py", "edgefer/export/tensorrt_build.py"]
     p = subprocess.run([vermin, "-t=3.8-", "--no-tips", "--violations", "--eval-annotations"] + files,
                        capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stdout + p.stderr

@@ -13,11 +13,11 @@ files do not match, naming the file.
 """
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
 
+from .. import jsonfile
 from ..atomic import write_json
 from ..errors import EdgeferError
 from ..preprocess import Preprocess
@@ -64,11 +64,7 @@ class Bundle(object):
             raise EdgeferError("bundle %s does not exist (expected a NAME.edgefer folder made by edgefer export)" % path)
         if not os.path.isfile(mpath):
             raise EdgeferError("bundle %s has no manifest.json (incomplete or not a bundle)" % path)
-        try:
-            with open(mpath) as f:
-                manifest = json.load(f)
-        except ValueError as exc:
-            raise EdgeferError("bundle %s: manifest.json is not valid JSON (%s)" % (path, exc)) from None
+        manifest = jsonfile.read(mpath, "bundle %s: manifest.json" % path)
         version = manifest.get("schema_version") if isinstance(manifest, dict) else None
         if not isinstance(version, int):
             raise EdgeferError("bundle %s: manifest.json has no integer schema_version" % path)

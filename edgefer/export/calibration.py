@@ -12,11 +12,11 @@ the same images.
 """
 
 import hashlib
-import json
 import os
 
 import numpy as np
 
+from .. import jsonfile
 from ..atomic import write_json
 from ..data.splits import stratified_sample
 from ..errors import EdgeferError
@@ -67,11 +67,7 @@ def make_or_load(dataset, folder, size=500, seed=0, exclude_ids=()):
 
 
 def load(path):
-    try:
-        with open(path) as f:
-            doc = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise EdgeferError("calibration list %s cannot be read: %s" % (path, exc)) from None
+    doc = jsonfile.read(path, "calibration list %s" % path)
     if not isinstance(doc, dict) or not isinstance(doc.get("ids"), list):
         raise EdgeferError("calibration list %s: expected a JSON object with an 'ids' list" % path)
     if doc.get("ids_sha256") and doc["ids_sha256"] != ids_sha256(doc["ids"]):

@@ -34,6 +34,7 @@ class Options(object):
         self.out = None
         self.name = None
         self.opset = 17
+        self.img_size = None
         self.batches = (1, 8)
         self.fp16 = False
         self.int8 = False
@@ -53,6 +54,7 @@ class Options(object):
         self.gate_step = 4
         self.gate_limit = 0
         self.silu = "float"
+        self.int8_ops = "conv"
         self.threads = 0
         self.trt = False
         self.trt_workspace_mb = 1024
@@ -82,6 +84,8 @@ def run(checkpoint_path, opts):
     ck = checkpoint.load(checkpoint_path)
     model = checkpoint.build_model(ck)
     pre = Preprocess.from_dict(ck["preprocess"])
+    if opts.img_size and opts.img_size != pre.size:
+        model, pre = _resize(ck, model, pre, opts.img_size)
     arch = ck["model"]["arch"]
     info = ck["data"]
     run_dir = os.path.dirname(os.path.abspath(ck["path"]))
@@ -195,6 +199,27 @@ def build_engines(path, opts):
     return built
 
 
+def _resize(ck, model, pre, size):
+    """The model at another input size than it was trained at. Convolutional nets take any
+    size; EfficientViT's attention-bias tables are resized by timm's own checkpoint filter.
+    Accuracy at the new size is measured like any other (it usually drops)."""
+    from ..models import create_model
+
+    cfg = dict(ck["model"], img_size=int(size))
+    resized = create_model(cfg["arch"], cfg["num_classes"], cfg["img_size"], cfg["drop_rate"])
+    state = ck["state_dict"]
+    if cfg["arch"].startswith("efficientvit_m"):
+        from timm.models.efficientvit_msra import checkpoint_filter_fn
+
+        state = checkpoint_filter_fn(state, resized)
+    resized.load_state_dict(state)
+    _log("export: input size %d px (the checkpoint was trained at %d px)" % (size, pre.size))
+    d = pre.to_dict()
+    d["size"] = int(size)
+    ck["model"] = cfg
+    return resized.eval(), Preprocess.from_dict(d)
+
+
 def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
     """Calibrate, quantize each target and batch, and run the accuracy gate."""
     calib_data = opts.calib_data or info["path"]
@@ -214,19 +239,28 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
         from ..data.splits import stratified_sample
 
         gate_ds = gate_ds.subset(stratified_sample(gate_ds.targets, total=opts.gate_limit, seed=0))
-    gkeep, gm2d, gnames = align_labels(ck["labels"]["names"], gate_ds)
-    big = batches[-1]
+    _, gm2d, gnames = align_labels(ck["labels"]["names"], gate_ds)
     pre_q = {}
     for b in batches:
         pre_q[b] = os.path.join(work, "prequant_b%d.onnx" % b)
         quantize.preprocess_for_quantization(files[fp32[b]["file"]], pre_q[b])
-    ranges = os.path.join(work, "ranges-%s.json" % opts.calib_method)
-    reader = quantize.ArrayReader("input", calibration.batches(train_ds, cdoc["ids"], pre, big))
+    # Ranges are calibrated per fixed-batch graph: tensor names of a batch-4 export do not all
+    # match a batch-1 export's, and ranges borrowed across them silently leave tensors float.
+    ranges = {b: os.path.join(work, "ranges-b%d-%s.json" % (b, opts.calib_method)) for b in batches}
+
+    def calibrate(b, target):
+        if not os.path.exists(ranges[b]):
+            reader = quantize.ArrayReader("input", calibration.batches(train_ds, cdoc["ids"], pre, b))
+            quantize.quantize(pre_q[b], os.path.join(work, "calib_probe.onnx"), target, reader, opts.calib_method,
+                              ranges[b], ops="all")
+        return ranges[b]
+
     fp32_gate = predict(files[fp32[batches[0]]["file"]], gate_ds, pre, threads=opts.threads)
     calib_meta = {"method": opts.calib_method, "images": cdoc["size"], "split": train_ds.split,
                   "selection": "class-balanced", "seed": opts.calib_seed, "ids_sha256": cdoc["ids_sha256"],
                   "list": os.path.basename(cpath)}
-    silu = quantize.silu_nodes(files[fp32[batches[0]]["file"]]) if opts.silu == "float" else []
+    # SiLU matters only when its ops are quantized at all ("all")
+    silu = quantize.silu_nodes(files[fp32[batches[0]]["file"]]) if opts.silu == "float" and opts.int8_ops == "all" else []
     for target in opts.targets:
         excluded = list(silu) if target == "cpu" else []
         ranked = None
@@ -234,11 +268,8 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
         for attempt in range(opts.gate_tries + 1):
             b1 = batches[0]
             qpath = os.path.join(work, onnx_export.artifact_name("int8", target, b1))
-            # calibrate once, on the largest batch's graph (fewer runs); the ranges cache serves the rest
-            if not os.path.exists(ranges):
-                quantize.quantize(pre_q[big], os.path.join(work, "calib_probe.onnx"), target, reader,
-                                  opts.calib_method, ranges)
-            q = quantize.quantize(pre_q[b1], qpath, target, None, opts.calib_method, ranges, excluded)
+            q = quantize.quantize(pre_q[b1], qpath, target, None, opts.calib_method, calibrate(b1, target), excluded,
+                                  ops=opts.int8_ops)
             cmp_ = gate.compare(fp32_gate, predict(qpath, gate_ds, pre, threads=opts.threads), gate_ds.targets,
                                 gnames, gm2d)
             tries.append({"excluded_nodes": len(excluded), "top1_drop_points": cmp_["top1_drop_points"],
@@ -252,7 +283,8 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
             if cmp_["top1_drop_points"] <= opts.budget or attempt == opts.gate_tries:
                 break
             if ranked is None:
-                x = pre.batch([gate_ds.image(i) for i in range(min(64, len(gate_ds)))])
+                n = min(64, len(gate_ds))
+                x = pre.batch([gate_ds.image(i) for i in range(n)], [gate_ds.box(i) for i in range(n)])
                 x = x[: (len(x) // b1) * b1]
                 ranked = [n for n, _ in gate.rank_sensitive_nodes(pre_q[b1], qpath, x, b1) if n not in excluded]
             new = ranked[:opts.gate_step * (attempt + 1)]
@@ -267,8 +299,8 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
         for b in batches:
             fname = onnx_export.artifact_name("int8", target, b)
             if b != batches[0]:
-                q = quantize.quantize(pre_q[b], os.path.join(work, fname), target, None, opts.calib_method, ranges,
-                                      excluded)
+                q = quantize.quantize(pre_q[b], os.path.join(work, fname), target, None, opts.calib_method,
+                                      calibrate(b, target), excluded, ops=opts.int8_ops)
             add(fname, "int8", target, b, {"quantization": q, "calibration": calib_meta, "gate": gate_doc})
     return cdoc
 

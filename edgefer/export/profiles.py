@@ -1,9 +1,9 @@
 """Device export profiles: small JSON files in the repository's ``export/`` folder (see
 ``export/README.md``), or any path."""
 
-import json
 import os
 
+from .. import jsonfile
 from ..errors import EdgeferError
 
 FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "export")
@@ -22,11 +22,7 @@ def load(name_or_path):
     if not os.path.isfile(path):
         raise EdgeferError("--profile %s: no such file or profile (available: %s)"
                            % (name_or_path, ", ".join(available()) or "none found in " + FOLDER))
-    try:
-        with open(path) as f:
-            doc = json.load(f)
-    except ValueError as exc:
-        raise EdgeferError("--profile %s: not valid JSON (%s)" % (path, exc)) from None
+    doc = jsonfile.read(path, "--profile %s" % path)
     opts = doc.get("options") if isinstance(doc, dict) else None
     if not isinstance(opts, dict):
         raise EdgeferError("--profile %s: expected a JSON object with an 'options' object" % path)

@@ -20,6 +20,16 @@ import tempfile
 from ..atomic import atomic_path
 
 METHODS = ("minmax", "entropy", "percentile")
+# Which ops get Q/DQ (``--int8-ops``). Measured on EfficientViT-M5 at 48 px, FER2013
+# PublicTest, 1 thread (benchmarks/README.md): quantizing every op ("all") runs 1.28 ms but
+# costs 2.7 top-1 points, because the residual Adds and attention ops lose too much at 8 bits;
+# Conv only runs 1.50 ms (FP32 3.13 ms) within 0.6 points; adding MatMul makes it slower
+# (2.54 ms: more Q/DQ boundaries than the int8 MatMuls save).
+OP_POLICIES = {
+    "conv": ("Conv", "Gemm"),
+    "compute": ("Conv", "Gemm", "MatMul"),
+    "all": None,
+}
 TARGETS = ("cpu", "tensorrt")
 # ONNX Runtime turns each SiLU (x * sigmoid(x)) into QLinearSigmoid + QLinearMul, which costs
 # more than the float ops it replaces (EfficientNet-B0: 1.45 ms of 3.95 ms vs 0.62 ms in float).
@@ -59,6 +69,14 @@ def preprocess_for_quantization(src, dst):
         quant_pre_process(src, tmp, skip_symbolic_shape=True)
 
 
+def _stride(n, chunk):
+    """The largest divisor of ``n`` not above ``chunk`` (quantize_static needs n % stride == 0)."""
+    for d in range(min(n, max(1, int(chunk))), 0, -1):
+        if n % d == 0:
+            return d
+    return 1
+
+
 def silu_nodes(model_path):
     """Names of the Sigmoid and Mul nodes of every x*sigmoid(x) pair (SiLU) in the graph."""
     import onnx
@@ -78,14 +96,24 @@ def silu_nodes(model_path):
 
 
 def quantize(fp32_path, out_path, target, reader=None, method="entropy", cache_path=None, nodes_to_exclude=(),
-             chunk=64, percentile=99.99):
+             chunk=64, percentile=99.99, ops="conv"):
     """Quantize ``fp32_path`` (already through :func:`preprocess_for_quantization`) to
     ``out_path``. ``reader`` may be None when ``cache_path`` holds the ranges already."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     calib = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
              "percentile": CalibrationMethod.Percentile}[method]
-    extra = {"CalibMaxIntermediateOutputs": chunk}
+    # Chunked statistics. Not with ``CalibMaxIntermediateOutputs``: in ONNX Runtime 1.32 the
+    # MinMax calibrator clears each full chunk without merging it (collect_data calls
+    # clear_collected_data() before compute_data()), so ranges come from the last chunk only:
+    # measured on EfficientViT-M5, 518 of 537 ranges came out narrower than the full-data
+    # ranges, costing several top-1 points; the histogram calibrators (entropy, percentile)
+    # ignore the option and keep every activation. ``CalibStridedMinMax`` instead makes
+    # quantize_static call collect_data once per stride, and each call merges its ranges /
+    # histograms before clearing: correct results, memory bounded by one stride.
+    extra = {}
+    if reader is not None:
+        extra["CalibStridedMinMax"] = _stride(len(reader), chunk)
     if method == "percentile":
         extra["CalibPercentile"] = percentile
     if target == "cpu":
@@ -97,8 +125,10 @@ def quantize(fp32_path, out_path, target, reader=None, method="entropy", cache_p
         os.environ.setdefault("ORT_QUANT_TMPDIR", work)
         quantize_static(fp32_path, tmp, calibration_data_reader=reader, quant_format=QuantFormat.QDQ,
                         per_channel=True, reduce_range=False, activation_type=act, weight_type=QuantType.QInt8,
+                        op_types_to_quantize=list(OP_POLICIES[ops]) if OP_POLICIES[ops] else None,
                         nodes_to_exclude=list(nodes_to_exclude), calibrate_method=calib, extra_options=extra,
                         calibration_cache_path=cache_path)
     return {"format": "QDQ", "activations": "uint8" if target == "cpu" else "int8 symmetric",
             "weights": "int8 per-channel" + (" symmetric" if target != "cpu" else ""), "method": method,
+            "ops": ops, "op_types": list(OP_POLICIES[ops]) if OP_POLICIES[ops] else "all",
             "excluded_nodes": list(nodes_to_exclude)}

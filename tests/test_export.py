@@ -1,0 +1,213 @@
+"""Export on real data: a checkpoint trained on FER2013 (shared with test_train.py) becomes a
+bundle; FP32 matches PyTorch, INT8 matches FP32, the gate and the bundle's checks work."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="export needs the train extra (torch, onnx)")
+
+from conftest import FER_CSV, ROOT, run_cli  # noqa: E402
+from edgefer.errors import EdgeferError  # noqa: E402
+from edgefer.export.bundle import Bundle  # noqa: E402
+
+SAMPLE = 600  # class-stratified PublicTest images for the accuracy measurements
+
+
+def _export(run, tmp_path_factory, name, **kw):
+    from edgefer.export import exporter
+
+    out = str(tmp_path_factory.mktemp(name) / (name + ".edgefer"))
+    opts = dict(out=out, int8=True, targets=("cpu",), batches=(1, 4), calib_size=140, calib_method="minmax",
+                calib_dir=str(tmp_path_factory.mktemp(name + "-calib")), eval_limit=SAMPLE, gate_limit=300,
+                parity_images=128)
+    opts.update(kw)
+    return exporter.run(os.path.join(run, "best.pt"), exporter.Options(**opts))
+
+
+@pytest.fixture(scope="session")
+def vit_bundle(vit_run, tmp_path_factory):
+    return _export(vit_run, tmp_path_factory, "vit", fp16=True)
+
+
+@pytest.fixture(scope="session")
+def b0_bundle(b0_run, tmp_path_factory):
+    return _export(b0_run, tmp_path_factory, "b0", batches=(1,))
+
+
+def _publictest_sample():
+    from edgefer.data import open_dataset
+    from edgefer.data.splits import stratified_sample
+
+    ds = open_dataset(FER_CSV, split="PublicTest")
+    return ds.subset(stratified_sample(ds.targets, total=SAMPLE, seed=0))
+
+
+@pytest.mark.parametrize("which", ["vit_bundle", "b0_bundle"])
+def test_fp32_onnx_matches_pytorch(which, request):
+    from edgefer.onnx_predict import run, session
+    from edgefer.train import checkpoint
+
+    b = Bundle.load(request.getfixturevalue(which))
+    prov = b.manifest["provenance"]
+    run_dir = request.getfixturevalue("vit_run" if which == "vit_bundle" else "b0_run")
+    ck = checkpoint.load(os.path.join(run_dir, "best.pt"))
+    assert prov["checkpoint_sha256"] == __import__("hashlib").sha256(open(ck["path"], "rb").read()).hexdigest()
+    model = checkpoint.build_model(ck)
+    ds = _publictest_sample()
+    x = b.preprocess.batch([ds.image(i) for i in range(256)])
+    with torch.inference_mode():
+        ref = model(torch.from_numpy(x)).numpy()
+    for a in b.find(precision="fp32"):
+        got = run(session(b.file(a)), x)
+        assert (ref.argmax(1) == got.argmax(1)).all(), a["file"]
+        assert np.abs(ref - got).max() < 1e-3, a["file"]
+        assert a["parity"]["top1_agreement"] == 1.0 and a["parity"]["max_abs_diff"] < 1e-3
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "known gap, issue 3 stays open: U8S8 INT8 loses more than 2 top-1 points on FER2013 PublicTest. 3-epoch test "
+    "model (FP32 35.16 %): min-max/140 images 31.65 %, percentile/500 32.07 %. 8-epoch EfficientViT-M5 (FP32 "
+    "51.94 %): min-max/140 40.71 %, percentile/500 47.14 %, while ranges clipped to a dozen images gave 49.65 %: "
+    "outlier activations need clipping calibration (tuned percentile, entropy, MSE) or QAT. Not strict: the fixture "
+    "is retrained each run and may pass by chance"))
+def test_int8_cpu_close_to_fp32_on_publictest(vit_bundle):
+    """On all of PublicTest: top-1 within 2 points, and >= 97 % agreement where FP32 is decided
+    (top-2 margin >= 0.3; a briefly trained model has many near-ties that any rounding flips).
+    The EfficientViT-M5 test model is the one decided enough to judge this (the briefly
+    trained B0 has ~5 % decided images); test_b0_bundle covers B0's INT8 artifact."""
+    from edgefer.data import open_dataset
+    from edgefer.metrics import softmax, top2_margin
+    from edgefer.onnx_predict import predict
+
+    b = Bundle.load(vit_bundle)
+    ds = open_dataset(FER_CSV, split="PublicTest")
+    f32 = predict(b.file(b.find(precision="fp32", batch=1)[0]), ds, b.preprocess)
+    i8 = predict(b.file(b.find(precision="int8", target="cpu", batch=1)[0]), ds, b.preprocess)
+    top1_32 = (f32.argmax(1) == ds.targets).mean()
+    top1_8 = (i8.argmax(1) == ds.targets).mean()
+    assert abs(top1_32 - top1_8) <= 0.02, (top1_32, top1_8)
+    decided = top2_margin(softmax(f32)) >= 0.3
+    assert decided.sum() >= 100, "too few decided images to judge agreement: %d" % decided.sum()
+    agree = (f32.argmax(1)[decided] == i8.argmax(1)[decided]).mean()
+    assert agree >= 0.97, (agree, int(decided.sum()))
+    # the manifest's accuracy is the same measurement on its named sample of the split
+    sample = _publictest_sample()
+    a = b.find(precision="int8", target="cpu", batch=1)[0]
+    assert a["accuracy"]["split"] == "PublicTest" and a["accuracy"]["images"] == SAMPLE
+    pos = ds.index_of(sample.ids)
+    assert a["accuracy"]["top1"] == pytest.approx((i8.argmax(1)[pos] == ds.targets[pos]).mean())
+
+
+def test_b0_bundle(b0_bundle):
+    """EfficientNet-B0 + attention exports to a verified bundle with a gated U8S8 INT8 artifact
+    whose convolutions are int8 and whose SiLUs run in float."""
+    import onnx
+
+    b = Bundle.load(b0_bundle)
+    assert b.manifest["model"]["architecture"] == "efficientnet_b0_attn"
+    a = b.find(precision="int8", target="cpu", batch=1)[0]
+    g = onnx.load(b.file(a)).graph
+    ops = {}
+    for n in g.node:
+        ops[n.op_type] = ops.get(n.op_type, 0) + 1
+    assert ops["QuantizeLinear"] >= 40 and ops["Sigmoid"] >= 16  # int8 convs, float SiLU / SE gates
+    assert "QLinearSigmoid" not in ops and a["gate"]["images"] == 300 and "final" in a["gate"]
+
+
+def test_manifest_validates_and_describes_every_artifact(vit_bundle):
+    import jsonschema
+
+    from edgefer.export.bundle import SCHEMA_FILE
+
+    b = Bundle.load(vit_bundle)
+    with open(SCHEMA_FILE) as f:
+        jsonschema.validate(b.manifest, json.load(f))
+    kinds = sorted((a["precision"], a["target"], a["batch"]) for a in b.artifacts)
+    assert kinds == [("fp16", "gpu", 1), ("fp16", "gpu", 4), ("fp32", "any", 1), ("fp32", "any", 4),
+                     ("int8", "cpu", 1), ("int8", "cpu", 4)]
+    for a in b.artifacts:
+        assert a["opset"] == 17 and a["accuracy"]["label_protocol"] == "fer2013"
+    m = b.manifest
+    assert m["model"]["labels"][3] == "happy" and m["model"]["preprocess"]["size"] == 48
+    assert m["provenance"]["train_split"] == "Training" and len(m["provenance"]["val_ids"]) == m["provenance"]["n_val"]
+    i8 = b.find(precision="int8")[0]
+    assert i8["quantization"]["activations"] == "uint8" and i8["quantization"]["weights"] == "int8 per-channel"
+    assert i8["quantization"]["op_types"] == ["Conv", "Gemm"]
+    assert i8["calibration"]["split"] == "Training" and i8["calibration"]["images"] == 140
+
+
+def test_calibration_list_is_balanced_deterministic_and_from_training(vit_bundle, vit_run):
+    from edgefer.data import open_dataset
+    from edgefer.export import calibration
+
+    b = Bundle.load(vit_bundle)
+    doc = calibration.load(os.path.join(vit_bundle, b.manifest["calibration_file"]))
+    ids = doc["ids"]
+    assert doc["split"] == "Training" and len(ids) == 140 == len(set(ids))
+    tr = open_dataset(FER_CSV, split="Training")
+    counts = np.bincount(tr.targets[tr.index_of(ids)], minlength=7)
+    assert counts.tolist() == [20] * 7  # 7 classes, 140 images: every class alike
+    val = set(json.load(open(os.path.join(vit_run, "split.json")))["val_ids"])
+    assert not (set(ids) & val)  # never the gate's validation slice
+    assert all(int(i) < 28709 for i in ids)  # never PublicTest rows
+    again = calibration.select(tr, 140, 0, exclude_ids=sorted(val))
+    assert again == ids
+    assert calibration.select(tr, 140, 1, exclude_ids=sorted(val)) != ids
+    with pytest.raises(EdgeferError, match="training split"):
+        calibration.select(open_dataset(FER_CSV, split="PublicTest"), 10)
+
+
+def test_tampered_bundle_is_refused(vit_bundle, tmp_path):
+    bad = tmp_path / "bad.edgefer"
+    shutil.copytree(vit_bundle, bad)
+    target = bad / "model_int8_cpu_b1.onnx"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    with pytest.raises(EdgeferError, match="model_int8_cpu_b1.onnx does not match its sha256"):
+        Bundle.load(str(bad))
+    (bad / "model_fp32_b4.onnx").unlink()
+    with pytest.raises(EdgeferError, match="model_fp32_b4.onnx is missing"):
+        Bundle.load(str(bad))
+    p = run_cli("eval", bad, "--data", FER_CSV, "--split", "PublicTest")
+    assert p.returncode == 2 and "model_" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_gate_fallback_keeps_sensitive_nodes_in_float(vit_run, tmp_path_factory):
+    """A budget no INT8 model can meet forces the fallback: it ranks nodes once, keeps the
+    most sensitive in float, retries, and reports what it kept."""
+    path = _export(vit_run, tmp_path_factory, "gate", batches=(1,), budget=-100.0, gate_tries=2, gate_step=3,
+                   eval_limit=100)
+    a = Bundle.load(path).find(precision="int8")[0]
+    g = a["gate"]
+    assert g["passed"] is False and len(g["tries"]) == 3
+    assert [t["excluded_nodes"] for t in g["tries"]] == [0, 3, 6]
+    assert len(g["kept_in_float"]) == 6 and a["quantization"]["excluded_nodes"] == g["kept_in_float"]
+    import onnx
+
+    names = {n.name for n in onnx.load(Bundle.load(path).file(a)).graph.node}
+    assert set(g["kept_in_float"]) <= names  # the kept nodes are float ops of the INT8 graph
+
+
+def test_eval_bundle_without_torch(vit_bundle, tmp_path):
+    code = ("import sys, importlib.abc\n"
+            "class B(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, n, p=None, t=None):\n"
+            "        if n.split('.')[0] in ('torch', 'timm', 'torchvision', 'onnxsim'): raise ImportError(n)\n"
+            "sys.meta_path.insert(0, B())\n"
+            "sys.argv = ['edgefer', 'eval', %r, '--data', %r, '--split', 'PublicTest', '--out', %r]\n"
+            "from edgefer.cli import main\nmain()\n" % (vit_bundle, FER_CSV, str(tmp_path)))
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows = json.load(open(tmp_path / "summary.json"))
+    assert len(rows) == 6 and {r["split"] for r in rows} == {"PublicTest"} and all(r["n"] == 3589 for r in rows)
+    by = {(r["precision"], r["batch"]): r for r in rows}
+    assert by[("fp32", 1)]["top1"] == pytest.approx(by[("fp32", 4)]["top1"], abs=1e-9)
+    assert by[("int8", 1)]["macro_f1"] > 0.0 and by[("fp16", 1)]["top1"] == pytest.approx(by[("fp32", 1)]["top1"], abs=0.005)
+    assert "model_int8_cpu_b1.onnx" in p.stdout
