@@ -7,7 +7,7 @@ Flavours (``target``):
 * ``tensorrt`` — S8S8: symmetric int8 activations and weights, what TensorRT's explicit
   quantization expects (ONNX Runtime on x86 runs it slower than FP32: it is not for CPUs).
 
-Calibration statistics are collected in chunks (``CalibMaxIntermediateOutputs``), so 1,000+
+Calibration statistics are collected in chunks (``CalibStridedMinMax``), so 1,000+
 images fit in memory, and the computed ranges are kept in a cache file
 (``calibration_cache_path``), so the accuracy gate's retries re-quantize without
 re-calibrating. The graph is pre-processed with ONNX Runtime's ``quant_pre_process``
