@@ -59,8 +59,3 @@ def top2_margin(probs):
     p = np.sort(np.asarray(probs), axis=1)
     return p[:, -1] - p[:, -2]
 
-
-def cross_entropy(logits, targets):
-    """Mean cross-entropy of integer targets (natural log)."""
-    p = softmax(logits)
-    return float(-np.log(np.clip(p[np.arange(len(targets)), targets], 1e-12, None)).mean())

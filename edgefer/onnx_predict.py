@@ -64,9 +64,8 @@ def predict(path_or_session, dataset, preprocess, indices=None, chunk=256, threa
     idx = np.arange(len(dataset)) if indices is None else np.asarray(indices)
     out = []
     for s in range(0, len(idx), chunk):
-        part = [int(i) for i in idx[s:s + chunk]]
-        x = preprocess.batch([dataset.image(i) for i in part], [dataset.box(i) for i in part])
-        out.append(run(sess, x))
+        part = idx[s:s + chunk]
+        out.append(run(sess, dataset.inputs(part, preprocess)))
         if progress is not None:
             progress(len(part))
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)

@@ -54,6 +54,12 @@ class FaceDataset(object):
     def _load(self, i):
         raise NotImplementedError
 
+    def inputs(self, indices, preprocess):
+        """Model input (float32 N x 3 x H x W) for some sample indices through ``preprocess``
+        (a :class:`~edgefer.preprocess.Preprocess`), with each sample's face box."""
+        idx = [int(i) for i in indices]
+        return preprocess.batch([self.image(i) for i in idx], [self.box(i) for i in idx])
+
     def class_counts(self):
         return np.bincount(self.targets, minlength=len(self.labels))
 

@@ -81,8 +81,8 @@ def batches(dataset, ids, preprocess, batch_size):
     The last batch is padded by repeating images when ``batch_size`` is fixed by the graph."""
     idx = dataset.index_of(ids)
     for s in range(0, len(idx), batch_size):
-        chunk = [int(i) for i in idx[s:s + batch_size]]
-        x = preprocess.batch([dataset.image(i) for i in chunk], [dataset.box(i) for i in chunk])
+        chunk = idx[s:s + batch_size]
+        x = dataset.inputs(chunk, preprocess)
         if len(chunk) < batch_size:
             x = np.concatenate([x, x[np.arange(batch_size - len(chunk)) % len(chunk)]])
         yield x

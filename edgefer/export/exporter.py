@@ -73,8 +73,7 @@ def _log(msg):
 
 def _accuracy(path, ds, pre, m2d, names, threads):
     logits = predict(path, ds, pre, threads=threads)
-    r = classification_report(ds.targets, m2d[logits.argmax(1)], names)
-    return logits, r
+    return classification_report(ds.targets, m2d[logits.argmax(1)], names)
 
 
 def run(checkpoint_path, opts):
@@ -118,7 +117,7 @@ def run(checkpoint_path, opts):
     try:
         files, artifacts = {}, []
         parity_idx = np.arange(min(opts.parity_images, len(ev)))
-        x_parity = pre.batch([ev.image(int(i)) for i in parity_idx], [ev.box(int(i)) for i in parity_idx])
+        x_parity = ev.inputs(parity_idx, pre)
 
         def add(fname, precision, target, batch, extra):
             files[fname] = os.path.join(work, fname)
@@ -154,7 +153,7 @@ def run(checkpoint_path, opts):
         # -- accuracy of every artifact on the evaluation split --------------------------------
         for a in artifacts:
             _log("accuracy: %s on %s %s (%d images)" % (a["file"], ev.name, ev.split, len(ev)))
-            _, r = _accuracy(files[a["file"]], ev, pre, m2d, names, opts.threads)
+            r = _accuracy(files[a["file"]], ev, pre, m2d, names, opts.threads)
             a["accuracy"] = dict(accuracy_ctx, top1=r["top1"], macro_f1=r["macro_f1"],
                                  per_class_f1={k: v["f1"] for k, v in r["per_class"].items()})
         manifest = _manifest(ck, name, pre, artifacts, calib_doc)
@@ -283,8 +282,7 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
             if cmp_["top1_drop_points"] <= opts.budget or attempt == opts.gate_tries:
                 break
             if ranked is None:
-                n = min(64, len(gate_ds))
-                x = pre.batch([gate_ds.image(i) for i in range(n)], [gate_ds.box(i) for i in range(n)])
+                x = gate_ds.inputs(range(min(64, len(gate_ds))), pre)
                 x = x[: (len(x) // b1) * b1]
                 ranked = [n for n, _ in gate.rank_sensitive_nodes(pre_q[b1], qpath, x, b1) if n not in excluded]
             new = ranked[:opts.gate_step * (attempt + 1)]

@@ -49,7 +49,7 @@ def predict_logits(model, dataset, preprocess, device, batch_size=256, indices=N
     with torch.inference_mode():
         for s in range(0, len(idx), batch_size):
             chunk = idx[s:s + batch_size]
-            x = preprocess.batch([dataset.image(int(i)) for i in chunk], [dataset.box(int(i)) for i in chunk])
+            x = dataset.inputs(chunk, preprocess)
             out[s:s + len(chunk)] = model(torch.from_numpy(x).to(device)).float().cpu().numpy()
     model.train(was_training)
     return out
