@@ -14,6 +14,12 @@ A :class:`Preprocess` block travels in every checkpoint and bundle manifest::
                  "square": true,    # the crop is a square around the box centre
                  "align": false}}   # rotate so the eyes are level (needs eye landmarks)
 
+Face boxes given to the framing are *reference face boxes*: the runtime's detectors map
+their own boxes onto FER2013's tight framing (``edgefer.runtime.detectors.BOX_CALIBRATION``,
+measured by ``benchmarks/detector_framing.py``), so margin 0 frames a detected face as
+FER2013 framed its faces, whatever detector found it; a looser data set (RAF-DB original
+images, AffectNet boxes) records its own margin relative to that.
+
 Images are ``uint8`` arrays: ``HxW`` grayscale, ``HxWx3`` RGB, or ``HxWx4`` RGBA. Camera
 frames from OpenCV are BGR: pass ``bgr=True``.
 """

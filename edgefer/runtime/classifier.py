@@ -1,0 +1,247 @@
+"""Emotion classifier: bundle artifact + backend, chosen for the machine and the face count.
+
+Backends (``backend=``):
+
+* ``onnxruntime`` — ONNX Runtime on the CPU (x86, Raspberry Pi); INT8 U8S8 ``cpu``
+  artifacts are the fast ones there (FP16 is slower than FP32 on a CPU).
+* ``onnxruntime-cuda`` / ``onnxruntime-tensorrt`` — ONNX Runtime's CUDA or TensorRT
+  execution provider (NVIDIA's onnxruntime-gpu wheel on a Jetson).
+* ``tensorrt`` — a native TensorRT engine built on the device from the bundle's ONNX and
+  cached under ``~/.cache/edgefer/engines/`` (:mod:`edgefer.runtime.tensorrt_runner`).
+* ``auto`` (default) — ``tensorrt`` when the tensorrt module and a GPU are there, else
+  ONNX Runtime's TensorRT or CUDA provider when present, else the CPU.
+
+The artifact follows the backend: int8 of the matching target (``cpu`` U8S8 for ONNX Runtime
+on the CPU, ``tensorrt`` S8S8 for TensorRT), else fp16 on GPUs, else fp32. INT8 artifacts
+have a fixed batch (a dynamic batch axis costs them most of their speed), so a bundle
+usually holds batch 1 and a small fixed batch (e.g. 8). At start-up each batch size is timed
+briefly and every frame's faces are then split into the cheapest mix of full large batches
+and single calls (:meth:`Classifier.plan`).
+"""
+
+import time
+
+import numpy as np
+
+from .. import onnx_predict
+from ..errors import EdgeferError
+from ..export.bundle import Bundle
+
+BACKENDS = ("auto", "onnxruntime", "onnxruntime-cuda", "onnxruntime-tensorrt", "tensorrt")
+PRECISIONS = ("auto", "fp32", "fp16", "int8")
+
+
+class OnnxRuntimeRunner(object):
+    """One ONNX artifact in an ONNX Runtime session: ``run(x) -> logits``."""
+
+    def __init__(self, path, threads=0, providers=None):
+        self.path = path
+        self.session = onnx_predict.session(path, threads=threads, providers=providers)
+        self.batch = onnx_predict.input_batch(self.session)
+        shape = self.session.get_inputs()[0].shape
+        self.input_size = shape[2] if isinstance(shape[2], int) else None
+        self.providers = self.session.get_providers()
+
+    def run(self, x):
+        return onnx_predict.run(self.session, x)
+
+    def describe(self):
+        return "onnxruntime %s" % self.providers[0].replace("ExecutionProvider", "")
+
+    def close(self):
+        self.session = None
+
+
+def available_providers():
+    try:
+        return list(onnx_predict.onnxruntime().get_available_providers())
+    except EdgeferError:
+        return []
+
+
+def _tensorrt_usable():
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError:
+        return False
+    try:
+        from ..export.tensorrt_build import compute_capability
+
+        return compute_capability() is not None
+    except Exception:  # no GPU, no driver: not usable
+        return False
+
+
+def resolve_backend(backend="auto"):
+    """The backend ``auto`` stands for on this machine (see the module docstring)."""
+    if backend not in BACKENDS:
+        raise EdgeferError("--backend %r: expected one of %s" % (backend, ", ".join(BACKENDS)))
+    if backend != "auto":
+        return backend
+    if _tensorrt_usable():
+        return "tensorrt"
+    providers = available_providers()
+    if "TensorrtExecutionProvider" in providers:
+        return "onnxruntime-tensorrt"
+    if "CUDAExecutionProvider" in providers:
+        return "onnxruntime-cuda"
+    return "onnxruntime"
+
+
+def choose_artifacts(bundle, backend, precision="auto"):
+    """The bundle artifacts (one per batch size, smallest batch first) for a backend."""
+    if precision not in PRECISIONS:
+        raise EdgeferError("--precision %r: expected one of %s" % (precision, ", ".join(PRECISIONS)))
+    gpu = backend != "onnxruntime"
+    target = "tensorrt" if backend in ("tensorrt", "onnxruntime-tensorrt") else "cpu"
+    order = {"auto": ["int8", "fp16", "fp32"] if gpu else ["int8", "fp32"]}.get(precision, [precision])
+    for p in order:
+        found = [a for a in bundle.artifacts if a["precision"] == p and (p != "int8" or a.get("target") == target)]
+        if p == "int8" and not found and precision == "int8":
+            found = [a for a in bundle.artifacts if a["precision"] == "int8"]
+        if found:
+            by_batch = {}
+            for a in found:
+                by_batch.setdefault(a.get("batch"), a)
+            return [by_batch[b] for b in sorted(by_batch, key=lambda b: (b is None, b or 0))]
+    have = sorted(set("%s/%s" % (a["precision"], a.get("target")) for a in bundle.artifacts))
+    raise EdgeferError("bundle %s has no %s artifact for backend %s (it has: %s)"
+                       % (bundle.path, precision if precision != "auto" else "usable", backend, ", ".join(have)))
+
+
+def _providers_for(backend):
+    if backend == "onnxruntime-cuda":
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if backend == "onnxruntime-tensorrt":
+        return ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+class Classifier(object):
+    """Face crops -> class probabilities, with the bundle's preprocessing.
+
+    ``classify(frame, boxes, landmarks)`` crops each face by the bundle's framing, runs the
+    model and returns an (N, C) float32 array of probabilities over ``labels``.
+    ``preprocess_ms`` / ``classify_ms`` hold the last call's stage times."""
+
+    def __init__(self, bundle, backend="auto", precision="auto", threads=0, verify=True, trt_options=None):
+        self.bundle = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle, verify=verify)
+        self.labels = list(self.bundle.labels)
+        self.preprocess = self.bundle.preprocess
+        if backend != "auto" and backend not in BACKENDS:
+            raise EdgeferError("--backend %r: expected one of %s" % (backend, ", ".join(BACKENDS)))
+        self.backend = resolve_backend(backend)
+        artifacts = choose_artifacts(self.bundle, self.backend, precision)
+        if self.backend.startswith("onnxruntime") and self.backend != "onnxruntime":
+            missing = _providers_for(self.backend)[0]
+            if missing not in available_providers():
+                raise EdgeferError("--backend %s needs ONNX Runtime's %s, which this onnxruntime lacks (providers: %s); "
+                                   "on a Jetson install NVIDIA's onnxruntime-gpu wheel for your JetPack"
+                                   % (self.backend, missing, ", ".join(available_providers())))
+        self.runners = []
+        for a in artifacts:
+            path = self.bundle.file(a)
+            if self.backend == "tensorrt":
+                from .tensorrt_runner import TensorRTClassifier
+
+                runner = TensorRTClassifier(path, a["sha256"], a["precision"], batch=a.get("batch"),
+                                            **(trt_options or {}))
+            else:
+                runner = OnnxRuntimeRunner(path, threads=threads, providers=_providers_for(self.backend))
+            size = getattr(runner, "input_size", None)
+            if size is not None and size != self.preprocess.size:
+                raise EdgeferError("bundle %s: %s takes %dx%d input but its manifest's preprocessing says %d: the "
+                                   "bundle's model and manifest disagree (re-export it)"
+                                   % (self.bundle.path, a["file"], size, size, self.preprocess.size))
+            self.runners.append((a, runner))
+        self.artifacts = [a for a, _ in self.runners]
+        self.precision = self.artifacts[0]["precision"]
+        self.n_classes = len(self.labels)
+        self._cost = self._measure()
+        self.preprocess_ms = 0.0
+        self.classify_ms = 0.0
+
+    # -- batching plan --------------------------------------------------------------------
+    def _measure(self, repeats=5):
+        """Per-call time (s) of each fixed-batch runner on a real-shaped input."""
+        cost = []
+        for a, runner in self.runners:
+            b = runner.batch or 1
+            x = np.zeros((b, 3, self.preprocess.size, self.preprocess.size), np.float32)
+            runner.run(x)  # warm-up (first call allocates)
+            t = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                runner.run(x)
+                t.append(time.perf_counter() - t0)
+            cost.append(float(np.median(t)))
+        return cost
+
+    def plan(self, n):
+        """Runner calls for ``n`` faces: a list of (runner index, count), the cheapest mix by
+        the start-up timings (e.g. 11 faces with b1 and b8 artifacts: one b8 call + three b1
+        calls, or two b8 calls, whichever measured cheaper)."""
+        if n <= 0:
+            return []
+        batches = [(r.batch or 0) for _, r in self.runners]
+        if len(self.runners) == 1 or any(b == 0 for b in batches):
+            i = batches.index(0) if 0 in batches else 0
+            return [(i, n)] if batches[i] == 0 else [(i, min(n - s, batches[i])) for s in range(0, n, batches[i])]
+        # Dynamic programming over the face count: best[k] = cheapest way to classify k faces.
+        best = [(0.0, [])] + [None] * n
+        for k in range(1, n + 1):
+            for i, b in enumerate(batches):
+                prev = best[max(0, k - b)]
+                c = prev[0] + self._cost[i]
+                if best[k] is None or c < best[k][0] - 1e-12:
+                    best[k] = (c, prev[1] + [(i, min(b, k))])
+        return best[n][1]
+
+    # -- inference ------------------------------------------------------------------------
+    def inputs(self, image, boxes, landmarks=None, bgr=True):
+        """Crops of ``boxes`` framed by the bundle's preprocessing -> float32 Nx3xSxS."""
+        pre = self.preprocess
+        colour = pre.to_model_colour(image, bgr=bgr)  # once per frame, not per face
+        out = np.empty((len(boxes), 3, pre.size, pre.size), np.float32)
+        for i, box in enumerate(boxes):
+            lm = None if landmarks is None else landmarks[i]
+            out[i] = pre.normalize(pre.resize(pre.crop(colour, box, lm)))
+        return out
+
+    def logits(self, x):
+        out = np.empty((len(x), self.n_classes), np.float32)
+        s = 0
+        for i, count in self.plan(len(x)):
+            out[s:s + count] = self.runners[i][1].run(x[s:s + count])[:count]
+            s += count
+        return out
+
+    def classify(self, image, boxes, landmarks=None, bgr=True):
+        """Probabilities (N, C) for the faces at ``boxes`` in a BGR (``bgr=True``) frame."""
+        t0 = time.perf_counter()
+        if not len(boxes):
+            self.preprocess_ms = self.classify_ms = 0.0
+            return np.zeros((0, self.n_classes), np.float32)
+        x = self.inputs(image, boxes, landmarks, bgr=bgr)
+        t1 = time.perf_counter()
+        probs = softmax(self.logits(x))
+        t2 = time.perf_counter()
+        self.preprocess_ms, self.classify_ms = 1000 * (t1 - t0), 1000 * (t2 - t1)
+        return probs
+
+    def describe(self):
+        parts = []
+        for (a, r), c in zip(self.runners, self._cost):
+            parts.append("%s %s b%s %.2f ms/call" % (a["precision"], a.get("target") or "", a.get("batch") or "dyn",
+                                                      1000 * c))
+        return "%s: %s [%s]" % (self.backend, self.runners[0][1].describe(), "; ".join(parts))
+
+    def close(self):
+        for _, r in self.runners:
+            r.close()
+
+
+def softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -1,0 +1,237 @@
+"""The runtime pipeline: source -> face detector -> crops -> classifier -> tracker -> sinks.
+
+::
+
+    import edgefer
+    pipe = edgefer.Pipeline(bundle="my.edgefer")
+    for result in pipe.stream(0):                 # or "video.mp4", "rtsp://...", "csi://0", "picam://0"
+        for face in result.faces:
+            print(face.track_id, face.emotion, round(face.confidence, 2))
+
+``process(frame)`` handles one frame (the tracker still links it to the previous ones),
+``on("emotion_changed", fn)`` registers callbacks, ``stop()`` ends a stream from another
+thread. Every result carries per-stage timings in milliseconds: ``read``, ``detect``,
+``preprocess``, ``classify``, ``track``, ``output`` and ``total`` (from the start of the read
+to the end of the sinks, so ``total`` >= the sum of the stages).
+"""
+
+import os
+import threading
+import time
+
+import numpy as np
+
+from ..errors import EdgeferError
+from .classifier import Classifier
+from .detectors import DEFAULT_DETECTOR, _as_bgr, create_detector
+from .tracking import Tracker
+from .types import Event, Frame, FrameResult
+
+STAGES = ("read", "detect", "preprocess", "classify", "track", "output")
+CALLBACK_KINDS = ("result", "event", Event.APPEARED, Event.EMOTION_CHANGED, Event.LOST)
+DEFAULT_BUNDLE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bundles")
+
+
+def resolve_bundle(bundle):
+    """``"default"``/None -> the bundle shipped in the package; anything else is a path."""
+    if bundle is None or bundle == "default":
+        path = os.path.join(DEFAULT_BUNDLE_DIR, "default.edgefer")
+        if os.path.isdir(path):
+            return path
+        raise EdgeferError("this edgefer ships no default model yet: pass --bundle PATH (a NAME.edgefer folder made by "
+                           "`edgefer export CHECKPOINT --int8` on the training host)")
+    return bundle
+
+
+class Pipeline(object):
+    """Faces and emotions from frames. Options: ``detector`` (``blazeface``, ``blazeface-back``,
+    ``yunet`` + ``detector_model``), ``backend`` and ``precision`` (see
+    :mod:`edgefer.runtime.classifier`), ``threads`` (ONNX Runtime threads per model; 0 =
+    its default), detector thresholds (``score_threshold``, ``nms_threshold``, ``min_face``
+    pixels, ``max_faces``), and tracking (``smoothing`` ema/window/none, ``alpha``,
+    ``window``, ``hysteresis``, ``iou_threshold``, ``max_missed``)."""
+
+    def __init__(self, bundle="default", detector=DEFAULT_DETECTOR, detector_model=None, backend="auto",
+                 precision="auto", threads=0, score_threshold=0.6, nms_threshold=0.3, min_face=0, max_faces=0,
+                 smoothing="ema", alpha=0.3, window=8, hysteresis=0.1, iou_threshold=0.3, max_missed=10,
+                 verify=True, trt_options=None):
+        self.classifier = Classifier(resolve_bundle(bundle), backend=backend, precision=precision, threads=threads,
+                                     verify=verify, trt_options=trt_options)
+        self.labels = self.classifier.labels
+        self.detector = create_detector(detector, model_path=detector_model, threads=threads or 1,
+                                        score_threshold=score_threshold, nms_threshold=nms_threshold,
+                                        min_size=min_face, max_faces=max_faces)
+        self.tracker = Tracker(self.labels, iou_threshold=iou_threshold, max_missed=max_missed, smoothing=smoothing,
+                               alpha=alpha, window=window, hysteresis=hysteresis)
+        self._callbacks = dict((k, []) for k in CALLBACK_KINDS)
+        self._stop = threading.Event()
+        self._source = None
+        self._index = 0
+
+    def describe(self):
+        return "detector %s; classifier %s" % (self.detector.describe(), self.classifier.describe())
+
+    # -- callbacks --------------------------------------------------------------------------
+    def on(self, kind, fn=None):
+        """Call ``fn(result)`` for every frame (``"result"``), ``fn(event)`` for every event
+        (``"event"``) or for one kind (``"appeared"``, ``"emotion_changed"``, ``"lost"``).
+        Returns ``fn``, so it works as a decorator: ``@pipe.on("emotion_changed")``."""
+        if kind not in self._callbacks:
+            raise EdgeferError("unknown callback kind %r (expected one of %s)" % (kind, ", ".join(CALLBACK_KINDS)))
+        if fn is None:
+            return lambda f: self.on(kind, f)
+        self._callbacks[kind].append(fn)
+        return fn
+
+    def _emit(self, result=None, events=()):
+        for e in events:
+            for fn in self._callbacks["event"] + self._callbacks[e.kind]:
+                fn(e)
+        if result is not None:
+            for fn in self._callbacks["result"]:
+                fn(result)
+
+    # -- one frame --------------------------------------------------------------------------
+    def _process(self, frame, read_ms=0.0):
+        t0 = time.perf_counter()
+        image = _as_bgr(frame.image)
+        frame.image = image
+        dets = self.detector.detect(image)
+        t1 = time.perf_counter()
+        boxes = [d.box for d in dets]
+        lms = [d.landmarks for d in dets]
+        probs = self.classifier.classify(image, boxes, lms if self.classifier.preprocess.framing.align else None)
+        t2 = time.perf_counter()
+        faces, events = self.tracker.update(dets, probs, frame.index, frame.timestamp)
+        t3 = time.perf_counter()
+        timings = {"read": read_ms, "detect": 1000 * (t1 - t0), "preprocess": self.classifier.preprocess_ms,
+                   "classify": self.classifier.classify_ms, "track": 1000 * (t3 - t2)}
+        return FrameResult(frame, faces, events, timings)
+
+    def process(self, image, timestamp=None):
+        """Detect, classify and track the faces of one frame (BGR, grayscale or BGRA uint8).
+        Successive calls form a stream: ids and smoothing carry over (``reset()`` to start
+        afresh)."""
+        frame = image if isinstance(image, Frame) else Frame(
+            np.asarray(image), self._index, time.time() if timestamp is None else timestamp)
+        self._index = frame.index + 1
+        t0 = time.perf_counter()
+        result = self._process(frame)
+        result.timings["output"] = 0.0
+        result.timings["total"] = 1000 * (time.perf_counter() - t0)
+        self._emit(result, result.events)
+        return result
+
+    def reset(self):
+        self.tracker.reset()
+        self._index = 0
+
+    # -- streams ----------------------------------------------------------------------------
+    def stream(self, source, sinks=(), max_frames=None, **source_options):
+        """Results for every frame of ``source`` (a camera index, path, URI or an open
+        :class:`~edgefer.runtime.sources.Source`), written to ``sinks`` on the way. Ends at
+        the end of a file, after ``max_frames``, when ``stop()`` is called, or when a sink
+        asks to stop (the window's q/Esc). Open tracks get ``lost`` events at the end."""
+        from .sources import open_source
+
+        owned = not hasattr(source, "read")
+        src = open_source(source, **source_options) if owned else source
+        self._source = src
+        self._stop.clear()
+        sinks = list(sinks or ())
+        count = 0
+        last = None
+        try:
+            while not self._stop.is_set() and (max_frames is None or count < max_frames):
+                t0 = time.perf_counter()
+                frame = src.read()
+                if frame is None:
+                    break
+                t1 = time.perf_counter()
+                result = self._process(frame, 1000 * (t1 - t0))
+                t2 = time.perf_counter()
+                for sink in sinks:
+                    sink.write(result)
+                self._emit(result, result.events)
+                t3 = time.perf_counter()
+                result.timings["output"] = 1000 * (t3 - t2)
+                result.timings["total"] = 1000 * (t3 - t0)
+                count += 1
+                last = result
+                yield result
+                if any(getattr(s, "stopped", False) for s in sinks):
+                    break
+        finally:
+            self._source = None
+            end = self.tracker.finish(last.index if last else 0, last.timestamp if last else 0.0)
+            self._emit(None, end)
+            if owned:
+                src.close()
+
+    def run(self, source, sinks=(), max_frames=None, progress=None, **source_options):
+        """Consume a whole stream; returns a :class:`RunSummary`. ``progress`` (optional) is
+        called with each result."""
+        summary = RunSummary()
+        for result in self.stream(source, sinks, max_frames, **source_options):
+            summary.add(result)
+            if progress is not None:
+                progress(result)
+        summary.finish()
+        return summary
+
+    def stop(self):
+        """End the current stream after the frame in progress (safe from any thread)."""
+        self._stop.set()
+        src = self._source
+        if src is not None and getattr(src, "live", False):
+            src.close()  # unblocks a read() waiting on a camera
+
+    def close(self):
+        self.stop()
+        self.classifier.close()
+        self.detector.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class RunSummary(object):
+    """Frames, faces, FPS and per-stage latency of a run."""
+
+    def __init__(self):
+        self.frames = 0
+        self.faces = 0
+        self.tracks = set()
+        self.timings = dict((k, []) for k in STAGES + ("total",))
+        self._t0 = time.perf_counter()
+        self.seconds = 0.0
+
+    def add(self, result):
+        self.frames += 1
+        self.faces += len(result.faces)
+        self.tracks.update(f.track_id for f in result.faces)
+        for k in self.timings:
+            self.timings[k].append(result.timings.get(k, 0.0))
+
+    def finish(self):
+        self.seconds = time.perf_counter() - self._t0
+
+    @property
+    def fps(self):
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def stage_ms(self, q=50):
+        return dict((k, float(np.percentile(v, q)) if v else 0.0) for k, v in self.timings.items())
+
+    def line(self):
+        med = self.stage_ms()
+        stages = " ".join("%s %.2f" % (k, med[k]) for k in STAGES)
+        return ("%d frames, %d faces (%d tracks), %.1f FPS; median ms: %s, total %.2f"
+                % (self.frames, self.faces, len(self.tracks), self.fps, stages, med["total"]))
+
+    def to_dict(self):
+        return {"frames": self.frames, "faces": self.faces, "tracks": len(self.tracks), "seconds": self.seconds,
+                "fps": self.fps, "median_ms": self.stage_ms(50), "p99_ms": self.stage_ms(99)}
