@@ -403,3 +403,107 @@ def calibrate_cmd(data, labels, ferplus_csv, size, seed, calib_dir, exclude_val)
     click.echo("%s: %d images from %s %s (%s)" % (path, doc["size"], ds.name, ds.split,
                                                 ", ".join("%s %d" % kv for kv in doc["class_counts"].items())))
 
+
+
+RUN_HELP = """Run the camera -> faces -> emotions pipeline on a device (needs OpenCV and
+onnxruntime: `pip install 'edgefer[cpu]'`; on a Jetson JetPack's OpenCV and TensorRT).
+
+\b
+Sources (--camera N or --source): a camera number or /dev/videoN, a video file, an image,
+a folder of images, rtsp:// or http:// streams, a GStreamer pipeline ('... ! appsink'),
+csi://0 (Jetson CSI camera) and picam://0 (Raspberry Pi camera through picamera2).
+Outputs (any number): --show (window), --save FILE (annotated .mp4/.avi, .jpg/.png or
+folder/), --json FILE (JSON lines, - for stdout), --serve [HOST:]PORT (local web page).
+Nothing is stored unless asked. Prints a one-line summary at the end (frames, faces, FPS).
+
+\b
+Examples:
+  edgefer run --camera 0 --bundle vit.edgefer --show
+  edgefer run --source video.mp4 --bundle vit.edgefer --json out.jsonl --save out.mp4
+  edgefer run --source csi://0 --bundle vit.edgefer --backend tensorrt --serve 8080
+  edgefer run --source picam://0 --bundle vit.edgefer --serve 0.0.0.0:8080   # kiosk on the LAN
+  edgefer run --source group.jpg --bundle vit.edgefer --detector blazeface-back --save out.jpg
+  edgefer run --source room.mp4 --detector yunet --detector-model face_detection_yunet_2023mar.onnx
+"""
+
+
+@main.command("run", help=RUN_HELP, context_settings=CONTEXT)
+@click.option("--camera", default=None, type=int, help="Camera number (USB/V4L2), same as --source N.")
+@click.option("--source", default=None, help="Camera number, file, folder, URL, csi://N, picam://N or GStreamer pipeline.")
+@click.option("--bundle", default="default", show_default=True, help="NAME.edgefer folder made by `edgefer export`.")
+@click.option("--detector", default="blazeface", show_default=True,
+              type=click.Choice(["blazeface", "blazeface-back", "yunet"]),
+              help="blazeface: close range (kiosk, robot, <= ~2 m), fastest; blazeface-back: room view, small "
+                   "faces; yunet: multi-scale (needs --detector-model).")
+@click.option("--detector-model", default=None, type=click.Path(dir_okay=False), help="Model file for --detector yunet.")
+@click.option("--backend", default="auto", show_default=True,
+              type=click.Choice(["auto", "onnxruntime", "onnxruntime-cuda", "onnxruntime-tensorrt", "tensorrt"]),
+              help="Classifier backend; auto picks TensorRT > ORT TensorRT/CUDA > ORT CPU.")
+@click.option("--precision", default="auto", show_default=True, type=click.Choice(["auto", "fp32", "fp16", "int8"]),
+              help="Which bundle artifact; auto: int8 for the backend's target, else fp16 on GPUs, else fp32.")
+@click.option("--threads", default=0, type=int, help="ONNX Runtime threads per model (0 = its default).")
+@click.option("--show", is_flag=True, help="Show a window with boxes, ids and emotions (needs an OpenCV with a GUI).")
+@click.option("--save", "save", multiple=True, help="Annotated output: .mp4/.avi video, .jpg/.png image or folder/.")
+@click.option("--json", "json_out", default=None, help="JSON lines, one per frame (- for stdout).")
+@click.option("--serve", default=None, metavar="[HOST:]PORT",
+              help="Serve a local web page with the annotated stream and emotion bars (binds 127.0.0.1 unless HOST).")
+@click.option("--max-frames", default=None, type=int, help="Stop after N frames.")
+@click.option("--width", default=None, type=int, help="Camera capture width.")
+@click.option("--height", default=None, type=int, help="Camera capture height.")
+@click.option("--fps", default=None, type=float, help="Camera capture rate (also the timestamps of image folders).")
+@click.option("--score-threshold", default=0.6, show_default=True, type=float, help="Detector score threshold.")
+@click.option("--min-face", default=0, type=int, help="Ignore faces smaller than N pixels.")
+@click.option("--max-faces", default=0, type=int, help="Keep at most N faces per frame (best scores; 0 = all).")
+@click.option("--smoothing", default="ema", show_default=True, type=click.Choice(["ema", "window", "none"]),
+              help="Per-face smoothing of the class probabilities.")
+@click.option("--alpha", default=0.3, show_default=True, type=float, help="EMA weight of the newest frame.")
+@click.option("--hysteresis", default=0.1, show_default=True, type=float,
+              help="A face's emotion changes only when another class leads by this much.")
+@click.option("--quiet", is_flag=True, help="No progress line.")
+def run_cmd(camera, source, bundle, detector, detector_model, backend, precision, threads, show, save, json_out, serve,
+            max_frames, width, height, fps, score_threshold, min_face, max_faces, smoothing, alpha, hysteresis, quiet):
+    import time
+
+    from .runtime.pipeline import Pipeline
+    from .runtime.sinks import open_sinks
+
+    if camera is not None and source is not None:
+        raise EdgeferError("--camera and --source: give one of them")
+    if camera is None and source is None:
+        raise EdgeferError("no input: give --camera N or --source URI|PATH (see edgefer run --help)")
+    src = camera if camera is not None else (int(source) if source.strip().isdigit() else source)
+    if max_frames is not None and max_frames < 1:
+        raise EdgeferError("--max-frames %d: expected >= 1" % max_frames)
+    pipe = Pipeline(bundle, detector=detector, detector_model=detector_model, backend=backend, precision=precision,
+                    threads=threads, score_threshold=score_threshold, min_face=min_face, max_faces=max_faces,
+                    smoothing=smoothing, alpha=alpha, hysteresis=hysteresis)
+    click.echo(pipe.describe(), err=True)
+    specs = list(save)
+    if show:
+        specs.append("display")
+    if json_out:
+        specs.append(json_out)
+    if serve:
+        specs.append("web://" + serve if ":" in serve else "web:" + serve)
+    sinks = open_sinks(specs, quiet=quiet) if specs else None
+    last = [0.0]
+
+    def progress(result):
+        now = time.time()
+        if not quiet and now - last[0] > 1.0:
+            last[0] = now
+            click.echo("\rframe %d: %d face(s) %s" % (result.index, len(result.faces), " ".join(
+                "#%d %s %.2f" % (f.track_id, f.emotion, f.confidence) for f in result.faces[:4])) + " " * 10,
+                err=True, nl=False)
+
+    summary = None
+    try:
+        summary = pipe.run(src, [sinks] if sinks else [], max_frames=max_frames, progress=progress,
+                           width=width, height=height, fps=fps)
+    finally:
+        if sinks is not None:
+            sinks.close()
+        pipe.close()
+        if not quiet and last[0]:
+            click.echo("", err=True)
+    click.echo(summary.line())

@@ -16,28 +16,7 @@ from conftest import FER_CSV, ROOT, run_cli  # noqa: E402
 from edgefer.errors import EdgeferError  # noqa: E402
 from edgefer.export.bundle import Bundle  # noqa: E402
 
-SAMPLE = 600  # class-stratified PublicTest images for the accuracy measurements
-
-
-def _export(run, tmp_path_factory, name, **kw):
-    from edgefer.export import exporter
-
-    out = str(tmp_path_factory.mktemp(name) / (name + ".edgefer"))
-    opts = dict(out=out, int8=True, targets=("cpu",), batches=(1, 4), calib_size=140, calib_method="minmax",
-                calib_dir=str(tmp_path_factory.mktemp(name + "-calib")), eval_limit=SAMPLE, gate_limit=300,
-                parity_images=128)
-    opts.update(kw)
-    return exporter.run(os.path.join(run, "best.pt"), exporter.Options(**opts))
-
-
-@pytest.fixture(scope="session")
-def vit_bundle(vit_run, tmp_path_factory):
-    return _export(vit_run, tmp_path_factory, "vit", fp16=True)
-
-
-@pytest.fixture(scope="session")
-def b0_bundle(b0_run, tmp_path_factory):
-    return _export(b0_run, tmp_path_factory, "b0", batches=(1,))
+from conftest import SAMPLE, _export  # noqa: E402
 
 
 def _publictest_sample():

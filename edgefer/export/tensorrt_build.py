@@ -781,12 +781,19 @@ def get_engine(onnx_path, onnx_sha256, precision, *, cache_root=None, rebuild=Fa
     return path
 
 
-def load_engine(engine_path, logger_severity="WARNING"):
-    """Deserialize an engine file with ``trt.Runtime(logger).deserialize_cuda_engine``."""
+def load_engine(engine_path, logger_severity="WARNING", dla_core=None):
+    """Deserialize an engine file with ``trt.Runtime(logger).deserialize_cuda_engine``.
+
+    ``dla_core``: for an engine built for DLA, the core it runs on (``Runtime.DLA_core`` must
+    be set before deserializing). The returned engine keeps its Runtime alive (the Python
+    binding ties their lifetimes)."""
     trt = _import_tensorrt("loading a TensorRT engine")
     with open(os.fspath(engine_path), "rb") as f:
         data = f.read()
-    engine = trt.Runtime(_logger(trt, logger_severity)).deserialize_cuda_engine(data)
+    runtime = trt.Runtime(_logger(trt, logger_severity))
+    if dla_core is not None:
+        runtime.DLA_core = int(dla_core)
+    engine = runtime.deserialize_cuda_engine(data)
     if engine is None:
         raise EdgeferError(
             "TensorRT %s cannot load the engine %s (built by another TensorRT version or for another "

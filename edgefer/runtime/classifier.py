@@ -144,8 +144,11 @@ class Classifier(object):
             if self.backend == "tensorrt":
                 from .tensorrt_runner import TensorRTClassifier
 
-                runner = TensorRTClassifier(path, a["sha256"], a["precision"], batch=a.get("batch"),
-                                            **(trt_options or {}))
+                model = self.bundle.manifest["model"]
+                opts = dict(input_size=self.preprocess.size, input_name=model.get("input", {}).get("name"),
+                            output_name=model.get("output", {}).get("name"))
+                opts.update(trt_options or {})
+                runner = TensorRTClassifier(path, a["sha256"], a["precision"], batch=a.get("batch"), **opts)
             else:
                 runner = OnnxRuntimeRunner(path, threads=threads, providers=_providers_for(self.backend))
             size = getattr(runner, "input_size", None)
@@ -201,11 +204,12 @@ class Classifier(object):
     def inputs(self, image, boxes, landmarks=None, bgr=True):
         """Crops of ``boxes`` framed by the bundle's preprocessing -> float32 Nx3xSxS."""
         pre = self.preprocess
-        colour = pre.to_model_colour(image, bgr=bgr)  # once per frame, not per face
         out = np.empty((len(boxes), 3, pre.size, pre.size), np.float32)
         for i, box in enumerate(boxes):
             lm = None if landmarks is None else landmarks[i]
-            out[i] = pre.normalize(pre.resize(pre.crop(colour, box, lm)))
+            # Crop first, then convert the colour of the crop only: the integer crop does not
+            # resample, so this equals converting the whole frame first, at a fraction of the cost.
+            out[i] = pre.normalize(pre.prepare(pre.crop(image, box, lm), bgr=bgr))
         return out
 
     def logits(self, x):
