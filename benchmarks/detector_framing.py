@@ -66,6 +66,41 @@ def measure(detector, ds, n, side, background, seed):
             "aspect_h_over_w_q25_50_75": q(3)}
 
 
+def crop_accuracy(bundle, ds, n, side, background, seed, yunet, threads=1):
+    """PublicTest top-1 of a bundle's FP32 model on detector crops of the pasted faces,
+    with and without the box calibration, next to the same images' data-set crops."""
+    from edgefer.data.splits import stratified_sample
+    from edgefer.runtime.classifier import Classifier
+
+    clf = Classifier(bundle, precision="fp32", threads=threads)
+    idx = stratified_sample(ds.targets, total=n, seed=seed)
+    y = ds.targets[idx]
+    direct = clf.logits(ds.inputs(idx, clf.preprocess)).argmax(1)
+    rows = {"dataset_crops_top1": float((direct == y).mean()), "images": int(len(idx))}
+    H, W = background.shape[:2]
+    for name in ["blazeface", "blazeface-back"] + (["yunet"] if yunet else []):
+        for cal in (True, False):
+            det = create_detector(name, model_path=yunet if name == "yunet" else None, calibrate=cal)
+            rng = np.random.default_rng(seed)
+            preds = np.full(len(idx), -1)
+            for k, i in enumerate(idx):
+                face = cv2.cvtColor(cv2.resize(ds.image(int(i)), (side, side), interpolation=cv2.INTER_CUBIC),
+                                    cv2.COLOR_GRAY2BGR)
+                x, yy = int(rng.integers(0, W - side)), int(rng.integers(0, H - side))
+                canvas = background.copy()
+                canvas[yy:yy + side, x:x + side] = face
+                d = det.detect(canvas)
+                if d:
+                    preds[k] = int(clf.classify(canvas, [d[0].box]).argmax())
+            m = preds >= 0
+            rows["%s%s" % (name, "" if cal else " (raw box)")] = {
+                "found": int(m.sum()), "top1": float((preds[m] == y[m]).mean()),
+                "dataset_crops_top1_same_images": float((direct[m] == y[m]).mean()),
+                "agreement_with_dataset_crops": float((preds[m] == direct[m]).mean())}
+            print(name, cal, rows["%s%s" % (name, "" if cal else " (raw box)")])
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, help="FER2013 CSV")
@@ -76,8 +111,8 @@ def main():
     ap.add_argument("--side", type=int, default=192, help="pasted face side in pixels")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
-    ap.add_argument("--no-calibration", action="store_true", default=True,
-                    help="measure raw detector boxes (the default; BOX_CALIBRATION is what this measures)")
+    ap.add_argument("--bundle", default=None, help="also measure this bundle's PublicTest top-1 on detector crops")
+    ap.add_argument("--n-accuracy", type=int, default=700, help="images for the --bundle measurement")
     args = ap.parse_args()
 
     ds = open_dataset(args.data, split=args.split)
@@ -95,6 +130,10 @@ def main():
         print(name, results[name])
     doc = {"date": datetime.date.today().isoformat(), "data": "FER2013 %s" % args.split, "side_px": args.side,
            "results": results}
+    if args.bundle:
+        doc["accuracy_on_detector_crops"] = crop_accuracy(args.bundle, ds, args.n_accuracy, 160,
+                                                          np.full((360, 640, 3), 127, np.uint8), args.seed, args.yunet)
+        doc["bundle"] = os.path.abspath(args.bundle)
     os.makedirs(args.out, exist_ok=True)
     write_json(os.path.join(args.out, "detector_framing.json"), doc)
     lines = ["# Detector boxes vs FER2013 framing (%s)" % doc["date"], "",
@@ -110,6 +149,18 @@ def main():
         lines.append("| %s | %d/%d | %s | %s | %s | %s |" % (name, r["found"], r["n"], fmt(r["scale_q25_50_75"]),
                                                             fmt(r["shift_y_q25_50_75"]), fmt(r["shift_x_q25_50_75"]),
                                                             fmt(r["aspect_h_over_w_q25_50_75"])))
+    acc = doc.get("accuracy_on_detector_crops")
+    if acc:
+        lines += ["", "## Accuracy on detector crops", "",
+                  "FP32 model of `%s`, %d class-stratified FER2013 %s images upscaled to 160 px in a 640x360 grey "
+                  "canvas; the model on the data set's own crops: %.1f %% top-1." % (
+                      os.path.basename(doc["bundle"]), acc["images"], args.split, 100 * acc["dataset_crops_top1"]), "",
+                  "| detector crops | found | top-1 | data-set crops, same images | agreement |", "|---|---|---|---|---|"]
+        for k, v in acc.items():
+            if isinstance(v, dict):
+                lines.append("| %s | %d | %.1f %% | %.1f %% | %.1f %% |" % (
+                    k, v["found"], 100 * v["top1"], 100 * v["dataset_crops_top1_same_images"],
+                    100 * v["agreement_with_dataset_crops"]))
     write_text(os.path.join(args.out, "detector_framing.md"), "\n".join(lines) + "\n")
 
 

@@ -22,7 +22,10 @@ DEVICE_MODULES = ["edgefer", "edgefer.cli", "edgefer.data", "edgefer.data.fer201
                   "edgefer.data.affectnet", "edgefer.data.folder", "edgefer.data.splits", "edgefer.preprocess",
                   "edgefer.labels", "edgefer.metrics", "edgefer.evaluation", "edgefer.report", "edgefer.onnx_predict",
                   "edgefer.export.bundle", "edgefer.export.calibration", "edgefer.export.tensorrt_build",
-                  "edgefer.jsonfile"]
+                  "edgefer.jsonfile", "edgefer.runtime", "edgefer.runtime.types", "edgefer.runtime.detectors",
+                  "edgefer.runtime.classifier", "edgefer.runtime.tracking", "edgefer.runtime.pipeline",
+                  "edgefer.runtime.sources", "edgefer.runtime.sinks", "edgefer.runtime.overlay", "edgefer.runtime.serve",
+                  "edgefer.runtime.tensorrt_runner"]
 
 
 def _py(code):
@@ -37,7 +40,7 @@ def test_device_modules_import_without_torch():
 
 
 def test_cli_help_without_torch():
-    for args in ([], ["train"], ["eval"]):
+    for args in ([], ["train"], ["eval"], ["run"]):
         p = _py("sys.argv = ['edgefer'] + %r + ['--help']\nfrom edgefer.cli import main\nmain()" % args)
         assert p.returncode == 0, p.stderr
         assert "Usage: edgefer" in p.stdout and "Examples" in p.stdout or args == [], p.stdout
@@ -58,7 +61,7 @@ def test_device_side_is_python38():
              "edgefer/labels.py", "edgefer/preprocess.py", "edgefer/metrics.py", "edgefer/atomic.py",
              "edgefer/cache.py", "edgefer/report.py", "edgefer/evaluation.py", "edgefer/data", "edgefer/onnx_predict.py",
              "edgefer/jsonfile.py", "edgefer/export/__init__.py", "edgefer/export/bundle.py",
-             "edgefer/export/calibration.py", "edgefer/export/tensorrt_build.py"]
+             "edgefer/export/calibration.py", "edgefer/export/tensorrt_build.py", "edgefer/runtime"]
     p = subprocess.run([vermin, "-t=3.8-", "--no-tips", "--violations", "--eval-annotations"] + files,
                        capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stdout + p.stderr

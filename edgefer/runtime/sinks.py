@@ -1,0 +1,607 @@
+"""Sinks: where each :class:`~edgefer.runtime.types.FrameResult` goes.
+
+A sink is any object with ``write(result)`` and ``close()``; the ones here are also context
+managers and have a ``stopped`` flag the pipeline reads after each write (the window's q/Esc,
+a callback returning ``False``, a closed stdout pipe).
+
+=====================  ==========================================  ================================
+class                  writes                                      ``make_sink`` spec
+=====================  ==========================================  ================================
+:class:`WindowSink`    an OpenCV window with the overlay           ``display``, ``window``
+:class:`VideoFileSink` an annotated video (.mp4: mp4v, .avi: MJPG)  ``out.mp4``, ``out.avi``
+:class:`ImageFileSink` one image, or one image per frame in a      ``out.jpg``, ``out.png``,
+                       folder (``frame_000123.jpg``)               ``frames/``
+:class:`JsonLinesSink` one JSON line per frame                     ``-`` (stdout), ``out.jsonl``
+:class:`CallbackSink`  calls a Python function                     a callable
+``serve.WebSink``      a local web page: MJPEG + live emotion bars ``web``, ``web://HOST:PORT``,
+                                                                   ``http://HOST:PORT``
+=====================  ==========================================  ================================
+
+Files are never left looking complete when they are not: the video is written under a
+hidden temporary name in the same folder and renamed on :meth:`~VideoFileSink.close`; when
+the ``with`` block ends with an error (an ``Exception``) the temporary file is deleted
+instead. Ctrl-C, ``sys.exit()`` and a consumer leaving a generator early end the block
+normally and keep what was recorded. Images are written to a temporary name and renamed.
+The JSON-lines records follow ``frame.schema.json`` beside this module. Nothing is stored on
+disk except by the file sinks the user asks for (see "Responsible use" in the README).
+"""
+
+import io
+import json
+import os
+import re
+import sys
+import tempfile
+
+import numpy as np
+
+from .. import deps
+from ..errors import EdgeferError
+from .overlay import Overlay
+
+VIDEO_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
+JSONL_EXTS = (".jsonl", ".ndjson", ".json")
+DEFAULT_VIDEO_FPS = 30.0
+NO_GUI_MESSAGE = "no OpenCV GUI: install edgefer[gui] or the system's python3-opencv; continuing headless"
+SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "frame.schema.json")
+
+
+def _warn(msg):
+    sys.stderr.write("warning: %s\n" % msg)
+    sys.stderr.flush()
+
+
+def _renderer(overlay):
+    """``overlay``: an :class:`Overlay` (shared between sinks), ``None`` for a default one, or
+    ``False`` for the frames as they came (no annotation)."""
+    if overlay is False:
+        return lambda result: result.image
+    return overlay if overlay is not None else Overlay()
+
+
+class Sink(object):
+    """Base class: ``write(result)``, ``close()``, a context manager, and ``stopped``."""
+
+    stopped = False
+
+    def write(self, result):
+        raise NotImplementedError
+
+    def close(self):
+        pass
+
+    def abort(self):
+        """End after a failure: like :meth:`close`, except file sinks drop unfinished files."""
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        # Ctrl-C, sys.exit() and a consumer leaving a generator early (GeneratorExit) end a
+        # run normally: keep what was written. Only an error (an Exception) aborts.
+        if exc_type is not None and issubclass(exc_type, Exception):
+            self.abort()
+        else:
+            self.close()
+        return False
+
+
+class CallbackSink(Sink):
+    """Calls ``fn(result)`` for every frame; ``fn`` returning ``False`` (not ``None``) stops
+    the pipeline. ``on_close`` (optional) is called once by :meth:`close`."""
+
+    def __init__(self, fn, on_close=None):
+        if not callable(fn):
+            raise TypeError("CallbackSink needs a callable, not %r" % (fn,))
+        self.fn = fn
+        self.on_close = on_close
+        self._closed = False
+
+    def write(self, result):
+        if self.fn(result) is False:
+            self.stopped = True
+
+    def close(self):
+        if not self._closed:
+            self._closed = True
+            if self.on_close is not None:
+                self.on_close()
+
+
+class JsonLinesSink(Sink):
+    """One JSON line per frame (``FrameResult.to_dict()``, schema ``frame.schema.json``).
+
+    ``path``: a file name, ``"-"`` for stdout, or an open text file. Each line is flushed
+    as it is written, so ``tail -f`` shows it at once. ``append``: add to an existing file
+    instead of replacing it. A closed pipe on stdout (``... | head``) sets ``stopped``."""
+
+    def __init__(self, path="-", decimals=4, append=False):
+        self.decimals = decimals
+        self.count = 0
+        self._own = False
+        if hasattr(path, "write"):
+            self.path, self._file = getattr(path, "name", "<stream>"), path
+        elif path == "-":
+            self.path, self._file = "-", sys.stdout
+        else:
+            self.path = os.fspath(path)
+            folder = os.path.dirname(os.path.abspath(self.path))
+            try:
+                os.makedirs(folder, exist_ok=True)
+                self._file = open(self.path, "a" if append else "w", encoding="utf-8", buffering=1)
+            except OSError as exc:
+                raise EdgeferError("cannot write JSON lines to %s: %s" % (self.path, exc.strerror or exc))
+            self._own = True
+
+    def write(self, result):
+        if self._file is None or self.stopped:
+            return
+        line = json.dumps(result.to_dict(self.decimals), separators=(",", ":"))
+        try:
+            self._file.write(line + "\n")
+            self._file.flush()
+        except BrokenPipeError:
+            self.stopped = True
+            if self._file is sys.stdout:
+                # The reader went away: point stdout at /dev/null so the interpreter's final
+                # flush does not print a second error.
+                try:
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    os.dup2(devnull, sys.stdout.fileno())
+                except (OSError, ValueError):
+                    pass
+            return
+        except OSError as exc:
+            raise EdgeferError("cannot write JSON lines to %s: %s" % (self.path, exc.strerror or exc))
+        self.count += 1
+
+    def close(self):
+        f, self._file = self._file, None
+        if f is not None and self._own:
+            f.close()
+
+
+def _gui_from_build_info(cv2):
+    """True/False from OpenCV's build information ("GUI: NONE" in headless wheels), or None
+    when it does not say."""
+    m = re.search(r"^\s*GUI:\s*(\S+)", cv2.getBuildInformation(), re.MULTILINE)
+    if m is None:
+        return None
+    return m.group(1).upper() != "NONE"
+
+
+def _no_display_reason():
+    """Why a window cannot open on this Linux session (no X11/Wayland display), or None."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "no display (DISPLAY is not set: run it from the desktop session or set DISPLAY=:0); continuing headless"
+    return None
+
+
+class WindowSink(Sink):
+    """Shows the annotated frames in an OpenCV window (``cv2.imshow`` + ``waitKey(1)``).
+
+    Pressing q or Esc, or closing the window, sets ``stopped``. An OpenCV without a GUI (the
+    headless wheels) or a session without a display is reported once as a one-line warning
+    on stderr; the sink then does nothing (``available`` is ``False``) and never raises."""
+
+    QUIT_KEYS = (ord("q"), ord("Q"), 27)
+
+    def __init__(self, title="edgefer", overlay=None, quit_keys=None, fullscreen=False):
+        self.title = title
+        self.fullscreen = fullscreen
+        self.quit_keys = tuple(self.QUIT_KEYS if quit_keys is None else
+                               [ord(k) if isinstance(k, str) else int(k) for k in quit_keys])
+        self.available = None  # decided on the first frame
+        self._render = _renderer(overlay)
+        self._shown = False
+        self._cv2 = None
+
+    def _disable(self, msg):
+        self.available = False
+        _warn(msg)
+
+    def _check(self):
+        cv2 = self._cv2 = deps.cv2("showing a window")
+        if _gui_from_build_info(cv2) is False:
+            return self._disable(NO_GUI_MESSAGE)
+        reason = _no_display_reason()
+        if reason:
+            return self._disable(reason)
+        self.available = True
+
+    def write(self, result):
+        if self.available is None:
+            self._check()
+        if self.available is False:
+            if hasattr(self._render, "note"):
+                self._render.note(result)  # keep the FPS meter of a shared overlay honest
+            return
+        cv2 = self._cv2
+        image = self._render(result)
+        try:
+            if not self._shown and self.fullscreen:
+                cv2.namedWindow(self.title, cv2.WINDOW_NORMAL)
+                cv2.setWindowProperty(self.title, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
+            cv2.imshow(self.title, image)
+            key = cv2.waitKey(1)
+        except cv2.error:
+            if self._shown:  # the GUI worked before: the window went away
+                self.stopped = True
+                return
+            return self._disable(NO_GUI_MESSAGE)
+        self._shown = True
+        if key != -1 and (key & 0xFF) in self.quit_keys:
+            self.stopped = True
+            return
+        try:
+            if cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
+                self.stopped = True  # closed with the window's close button
+        except cv2.error:
+            pass
+
+    def hold(self, poll_ms=100):
+        """Keep the window open until a key is pressed or the window is closed (after a single
+        image). Returns at once when no window is shown."""
+        cv2 = self._cv2
+        while self._shown:
+            try:
+                if cv2.waitKey(poll_ms) != -1 or cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
+                    return
+            except cv2.error:
+                return
+
+    def close(self):
+        if self._shown:
+            self._shown = False
+            try:
+                self._cv2.destroyWindow(self.title)
+                self._cv2.waitKey(1)
+            except self._cv2.error:
+                pass
+
+
+def _temp_beside(path):
+    """A hidden temporary file name in ``path``'s folder that keeps its extension (OpenCV
+    picks the container and the image format by extension)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    base, ext = os.path.splitext(os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + base + ".", suffix=".tmp" + ext, dir=folder)
+    os.close(fd)
+    return tmp
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+class VideoFileSink(Sink):
+    """Writes the annotated frames to a video file with ``cv2.VideoWriter``.
+
+    ``path``: ``.mp4`` (also .m4v, .mov, .mkv; fourcc mp4v) or ``.avi`` (MJPG, built into
+    every OpenCV, also JetPack's); ``fourcc`` overrides. ``fps``: the playback rate; ``None``
+    measures it from the median interval between the first frames' timestamps (5 frames are
+    held back for that): the file's own rate for video files, the rate the pipeline keeps up
+    for cameras (which drop frames when it is slower than the camera, so the camera's nominal
+    rate would play too fast); when the timestamps do not tell (stills), the source's ``fps``
+    attribute if it has one, else 30. The size is the first frame's, rounded down to even
+    numbers (what the MPEG-4 encoder accepts); frames of another size are resized to it.
+    ``overlay``: see :class:`Overlay` (``False``: the frames without annotation).
+
+    The file is written under a hidden temporary name (``.NAME.XXXX.tmp.mp4``) in the same
+    folder and renamed to ``path`` by :meth:`close`; :meth:`abort` (a ``with`` block left by
+    an ``Exception``; Ctrl-C closes normally) deletes it, so a partial video never appears under
+    ``path``. A run killed outright leaves only the hidden temporary file."""
+
+    def __init__(self, path, fps=None, fourcc=None, overlay=None):
+        self.path = os.fspath(path)
+        ext = os.path.splitext(self.path)[1].lower()
+        if fourcc is None and ext not in VIDEO_FOURCC:
+            raise EdgeferError("video output %s: unknown extension '%s'; expected .mp4 (mp4v) or .avi (MJPG)"
+                               % (self.path, ext))
+        if fps is not None and not float(fps) > 0:
+            raise EdgeferError("video output %s: fps must be > 0, not %r" % (self.path, fps))
+        if fourcc is not None and len(fourcc) != 4:
+            raise EdgeferError("video output %s: a fourcc has 4 characters, not %r" % (self.path, fourcc))
+        folder = os.path.dirname(os.path.abspath(self.path))
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise EdgeferError("cannot write video %s: %s" % (self.path, exc.strerror or exc))
+        self.fourcc = fourcc or VIDEO_FOURCC[ext]
+        self.fps = None if fps is None else float(fps)
+        self._fps_option = self.fps
+        self.size = None  # (width, height) once the writer is open
+        self.frames = 0
+        self._render = _renderer(overlay)
+        self._writer = None
+        self._tmp = None
+        self._pending = []  # (timestamp, image, source) of the first frames while the rate is unknown
+        self._closed = False
+
+    def _open(self, shape, fps):
+        cv2 = deps.cv2("writing a video")
+        h, w = shape[:2]
+        size = (max(2, w - w % 2), max(2, h - h % 2))
+        try:
+            tmp = _temp_beside(self.path)
+        except OSError as exc:
+            raise EdgeferError("cannot write video %s: %s" % (self.path, exc.strerror or exc))
+        writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*self.fourcc), float(fps), size)
+        if not writer.isOpened():
+            writer.release()
+            _remove(tmp)
+            ext = os.path.splitext(self.path)[1]
+            raise EdgeferError(
+                "cannot write video %s: this OpenCV cannot open a '%s' writer for %s files; expected a .mp4 "
+                "or .avi path (.avi/MJPG works with every OpenCV build)" % (self.path, self.fourcc, ext or "such")
+            )
+        self._writer, self._tmp, self.size, self.fps = writer, tmp, size, float(fps)
+
+    def _fit(self, image):
+        cv2 = deps.cv2("writing a video")
+        w, h = self.size
+        ih, iw = image.shape[:2]
+        if (iw, ih) == (w, h):
+            return image
+        if 0 <= iw - w <= 1 and 0 <= ih - h <= 1:
+            return image[:h, :w]
+        return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+
+    def _emit(self, image):
+        self._writer.write(self._fit(image))
+        self.frames += 1
+
+    PROBE_FRAMES = 5
+
+    def _measured_fps(self):
+        times = sorted(t for t, _, _ in self._pending)
+        steps = sorted(b - a for a, b in zip(times, times[1:]) if 0.001 <= b - a <= 10.0)
+        if steps:
+            return 1.0 / steps[len(steps) // 2]
+        src_fps = getattr(self._pending[0][2], "fps", None)
+        if isinstance(src_fps, (int, float)) and 0 < src_fps <= 1000:
+            return float(src_fps)
+        return DEFAULT_VIDEO_FPS
+
+    def _start_pending(self):
+        pending, fps = self._pending, self._measured_fps()
+        self._open(pending[0][1].shape, fps)
+        self._pending = []
+        for _, image, _ in pending:
+            self._emit(image)
+
+    def write(self, result):
+        if self._closed:
+            raise RuntimeError("write() on a closed VideoFileSink (%s)" % self.path)
+        image = self._render(result)
+        if self._writer is None:
+            if self._fps_option is not None:
+                self._open(image.shape, self._fps_option)
+            else:
+                source = getattr(result.frame, "source", None)
+                self._pending.append((result.timestamp, np.array(image, copy=True), source))
+                if len(self._pending) >= self.PROBE_FRAMES:
+                    self._start_pending()
+                return
+        self._emit(image)
+
+    def close(self):
+        """Finish the file and rename it to ``path`` (nothing is written when no frame came)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._pending:
+            self._start_pending()
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        try:
+            with open(self._tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            _remove(self._tmp)
+            raise EdgeferError("cannot write video %s: %s" % (self.path, exc.strerror or exc))
+
+    def abort(self):
+        """Stop and delete the unfinished temporary file; ``path`` is not created."""
+        self._closed = True
+        self._pending = []
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        if self._tmp is not None:
+            _remove(self._tmp)
+
+
+def _is_folder_spec(path):
+    return os.path.isdir(path) or path.endswith("/") or path.endswith(os.sep) or not os.path.splitext(path)[1]
+
+
+class ImageFileSink(Sink):
+    """Writes annotated frames as images.
+
+    ``path`` ending in .jpg/.jpeg/.png/.bmp: one image (each frame replaces it, so it holds
+    the last one: meant for a single-image source). A folder (an existing one, a path ending
+    in ``/`` or without extension): one file per frame named ``pattern % frame.index``
+    (``frame_000123.jpg``). Each image is written under a temporary name and renamed.
+    ``quality``: JPEG quality. ``overlay``: see :class:`Overlay`."""
+
+    def __init__(self, path, overlay=None, pattern="frame_%06d.jpg", quality=95):
+        self.path = os.fspath(path)
+        self.folder = _is_folder_spec(self.path)
+        ext = os.path.splitext(pattern if self.folder else self.path)[1].lower()
+        if ext not in IMAGE_EXTS:
+            raise EdgeferError("image output %s: unknown extension '%s'; expected a .jpg or .png file, or a folder "
+                               "(ending in /)" % (pattern if self.folder else self.path, ext))
+        if self.folder:
+            try:
+                pattern % 0
+            except (TypeError, ValueError):
+                raise EdgeferError("image file pattern %r needs one %%d for the frame number, e.g. frame_%%06d.jpg"
+                                   % (pattern,))
+        self.pattern = pattern
+        self.ext = ext
+        self.quality = int(quality)
+        self.count = 0
+        self.last_path = None
+        self._render = _renderer(overlay)
+
+    def write(self, result):
+        cv2 = deps.cv2("writing images")
+        name = os.path.join(self.path, self.pattern % result.index) if self.folder else self.path
+        params = [cv2.IMWRITE_JPEG_QUALITY, self.quality] if self.ext in (".jpg", ".jpeg") else []
+        ok, buf = cv2.imencode(self.ext, self._render(result), params)
+        if not ok:
+            raise EdgeferError("cannot write image %s: OpenCV could not encode %s" % (name, self.ext))
+        tmp = None
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(name)), exist_ok=True)
+            tmp = _temp_beside(name)
+            with open(tmp, "wb") as f:
+                f.write(buf.tobytes())
+                if not self.folder:
+                    f.flush()
+                    os.fsync(f.fileno())
+            os.replace(tmp, name)
+        except OSError as exc:
+            if tmp is not None:
+                _remove(tmp)
+            raise EdgeferError("cannot write image %s: %s" % (name, exc.strerror or exc))
+        self.count += 1
+        self.last_path = name
+
+
+class SinkGroup(Sink):
+    """Several sinks as one: writes to each; ``stopped`` when any is; closes all (even when
+    one fails, re-raising the first failure afterwards)."""
+
+    def __init__(self, sinks):
+        self.sinks = list(sinks)
+
+    @property
+    def stopped(self):
+        return any(getattr(s, "stopped", False) for s in self.sinks)
+
+    def write(self, result):
+        for s in self.sinks:
+            s.write(result)
+
+    def _end(self, how, *exc_info):
+        first = None
+        for s in self.sinks:
+            try:
+                if how == "exit" and hasattr(s, "__exit__"):
+                    s.__exit__(*exc_info)
+                elif how == "abort" and hasattr(s, "abort"):
+                    s.abort()
+                else:
+                    s.close()
+            except Exception as exc:  # close the others first
+                first = first or exc
+        if first is not None:
+            raise first
+
+    def close(self):
+        self._end("close")
+
+    def abort(self):
+        self._end("abort")
+
+    def __exit__(self, exc_type, exc, tb):
+        self._end("exit", exc_type, exc, tb)
+        return False
+
+
+def _web_address(spec):
+    """(host, port) from ``web``, ``web:PORT``, ``web://HOST:PORT`` or ``http://HOST:PORT/``."""
+    rest = re.sub(r"^(web|https?)(://|:)?", "", spec).rstrip("/")
+    if spec.startswith("https"):
+        raise EdgeferError("output %s: the web page is served over plain http on the local network; use http://" % spec)
+    host, port = "127.0.0.1", 8080
+    if rest:
+        if rest.isdigit():
+            return host, int(rest)
+        m = re.match(r"^(\[[^\]]*\]|[^:]*)(?::(\d+))?$", rest)
+        if m is None:
+            raise EdgeferError("output %s: expected web://HOST:PORT (e.g. web://127.0.0.1:8080)" % spec)
+        host = m.group(1).strip("[]") or host
+        if m.group(2):
+            port = int(m.group(2))
+    return host, port
+
+
+def make_sink(spec, overlay=None, video_fps=None, quiet=False):
+    """A sink from a command-line style ``spec``:
+
+    * a sink object (anything with ``write`` and ``close``): returned as it is;
+    * an open text file: :class:`JsonLinesSink`;
+    * a callable: :class:`CallbackSink`;
+    * ``-`` or a ``.jsonl``/``.ndjson``/``.json`` path: :class:`JsonLinesSink`;
+    * ``display`` / ``window`` (also ``display://0``): :class:`WindowSink`;
+    * ``web``, ``web:PORT``, ``web://HOST:PORT``, ``http://HOST:PORT``: ``serve.WebSink``
+      (127.0.0.1:8080 unless given);
+    * a ``.mp4``/``.avi`` (.m4v, .mov, .mkv) path: :class:`VideoFileSink` (``video_fps``);
+    * a ``.jpg``/``.png`` path or a folder: :class:`ImageFileSink`.
+
+    ``overlay``: the :class:`Overlay` the image sinks draw with (``False``: none)."""
+    if isinstance(spec, io.IOBase):
+        return JsonLinesSink(spec)
+    if isinstance(spec, Sink) or (hasattr(spec, "write") and hasattr(spec, "close")):
+        return spec
+    if callable(spec):
+        return CallbackSink(spec)
+    if not isinstance(spec, str):
+        spec = os.fspath(spec)
+    s = spec.strip()
+    low = s.lower()
+    if s == "-":
+        return JsonLinesSink("-")
+    if low in ("display", "window", "screen") or low.startswith("display://"):
+        return WindowSink(overlay=overlay)
+    if low == "web" or low.startswith(("web:", "http:", "https:")):
+        from .serve import WebSink
+
+        host, port = _web_address(low)
+        return WebSink(host=host, port=port, overlay=overlay, quiet=quiet)
+    ext = os.path.splitext(s)[1].lower()
+    if ext in JSONL_EXTS:
+        return JsonLinesSink(s)
+    if ext in VIDEO_FOURCC:
+        return VideoFileSink(s, fps=video_fps, overlay=overlay)
+    if ext in IMAGE_EXTS or _is_folder_spec(s):
+        return ImageFileSink(s, overlay=overlay)
+    raise EdgeferError(
+        "unknown output %r: expected a video (.mp4, .avi), an image (.jpg, .png), a folder (ending in /), "
+        "JSON lines (.jsonl or - for stdout), 'display' or 'web[://HOST:PORT]'" % spec
+    )
+
+
+def open_sinks(specs, landmarks=True, bars=False, show_fps=False, overlay=None, video_fps=None, quiet=False):
+    """A :class:`SinkGroup` of ``make_sink(spec)`` for each spec, drawing with one shared
+    :class:`Overlay` (built from ``landmarks``, ``bars``, ``show_fps`` unless ``overlay`` is
+    given). If one spec fails, the sinks opened before it are closed."""
+    if isinstance(specs, (str, bytes)) or callable(specs) or hasattr(specs, "write"):
+        specs = [specs]
+    if overlay is None:
+        overlay = Overlay(landmarks=landmarks, bars=bars, show_fps=show_fps)
+    sinks = []
+    try:
+        for spec in specs:
+            sinks.append(make_sink(spec, overlay=overlay, video_fps=video_fps, quiet=quiet))
+    except BaseException:
+        SinkGroup(sinks).abort()
+        raise
+    return SinkGroup(sinks)
+
+
+def load_schema():
+    """The JSON Schema of one JSON-lines record (``frame.schema.json``)."""
+    with open(SCHEMA_PATH, encoding="utf-8") as f:
+        return json.load(f)
