@@ -500,6 +500,12 @@ def run_cmd(camera, source, bundle, detector, detector_model, backend, precision
     try:
         summary = pipe.run(src, [sinks] if sinks else [], max_frames=max_frames, progress=progress,
                            width=width, height=height, fps=fps)
+    except BaseException:
+        # A failed run drops a half-written video; Ctrl-C keeps what was recorded (see sinks).
+        if sinks is not None:
+            sinks.__exit__(*sys.exc_info())
+            sinks = None
+        raise
     finally:
         if sinks is not None:
             sinks.close()
