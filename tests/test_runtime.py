@@ -215,6 +215,16 @@ def test_process_frame_formats_and_face_counts(pipe):
         r2 = pipe.process(variant)
         assert len(r2.faces) == 1 and r2.image.shape == img.shape
         assert iou_matrix([box], [r2.faces[0].box])[0, 0] > 0.8  # gray input: measured 0.85
+    # A face cut by the frame's corner: the raw framed box leaves the frame, the reported one
+    # is clipped to it, and the crop (border replicated) still classifies.
+    x0, y0 = int(box[0]) + 70, int(box[1]) + 60
+    cut = np.ascontiguousarray(img[y0:, x0:])
+    (raw,) = pipe.detector.detect(cut)
+    assert raw.box[0] < 0 and raw.box[1] < 0
+    pipe.reset()
+    (face,) = pipe.process(cut).faces
+    assert face.box[:2] == (0.0, 0.0) and face.box[2] <= cut.shape[1] and face.box[3] <= cut.shape[0]
+    assert face.box[2:] == pytest.approx(raw.box[2:])
     pipe.reset()
     assert pipe.process(np.full((360, 640, 3), 90, np.uint8)).faces == []
     with pytest.raises(EdgeferError):

@@ -103,6 +103,12 @@ class Pipeline(object):
         probs = self.classifier.classify(image, boxes, lms if self.classifier.preprocess.framing.align else None)
         t2 = time.perf_counter()
         faces, events = self.tracker.update(dets, probs, frame.index, frame.timestamp)
+        h, w = image.shape[:2]
+        for f in faces:
+            # Reported boxes are clipped to the frame; the crop used the whole framed box,
+            # replicating the border where it leaves the frame (as for data-set crops).
+            x0, y0, x1, y1 = f.box
+            f.box = (min(max(x0, 0.0), w), min(max(y0, 0.0), h), min(max(x1, 0.0), w), min(max(y1, 0.0), h))
         t3 = time.perf_counter()
         timings = {"read": read_ms, "detect": 1000 * (t1 - t0), "preprocess": self.classifier.preprocess_ms,
                    "classify": self.classifier.classify_ms, "track": 1000 * (t3 - t2)}
