@@ -17,7 +17,7 @@ cv2 = pytest.importorskip("cv2")
 
 from edgefer.errors import EdgeferError, MissingDependencyError  # noqa: E402
 from edgefer.runtime import sources  # noqa: E402
-from edgefer.runtime.sources import SkippedImageWarning, next_backoff, open_source, to_bgr  # noqa: E402
+from edgefer.runtime.sources import SkippedImageWarning, Source, next_backoff, open_source, to_bgr  # noqa: E402
 from edgefer.runtime.types import Frame  # noqa: E402
 
 FACES = os.path.join(SHARED, "data", "faces")
@@ -103,6 +103,39 @@ def test_video_file_close_midway(video):
     assert src.read().index == 0
     src.close()
     assert src.read() is None
+
+
+def test_prefetch_keeps_every_frame_in_order(video, written):
+    from edgefer.runtime.sources import PrefetchSource
+
+    with open_source(video) as plain:
+        expected = [(f.index, f.timestamp, f.image.copy()) for f in plain]
+    src = PrefetchSource(open_source(video), depth=2)
+    time.sleep(0.2)  # let the reader run ahead and block on the full queue
+    got = []
+    for f in src:
+        time.sleep(0.01)  # a consumer slower than the decoder: still no drops
+        got.append(f)
+    assert [(f.index, f.timestamp) for f in got] == [(i, t) for i, t, _ in expected]
+    assert all(np.array_equal(f.image, img) for f, (_, _, img) in zip(got, expected))
+    assert src.read() is None and src.kind == "file" and src.dropped == 0
+    src.close()
+    # Closing early stops the reader thread; errors in it reach the reader.
+    early = PrefetchSource(open_source(video), depth=2)
+    assert early.read().index == 0
+    early.close()
+    assert not early._thread.is_alive() and early.read() is None
+
+    class Broken(Source):
+        kind = "file"
+
+        def read(self):
+            raise EdgeferError("decoder exploded")
+
+    bad = PrefetchSource(Broken("x", "broken"), depth=2)
+    with pytest.raises(EdgeferError, match="decoder exploded"):
+        bad.read()
+    bad.close()
 
 
 def test_pathlike_and_file_uri(video):

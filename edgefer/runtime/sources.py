@@ -371,6 +371,68 @@ class _PicamBackend(object):
                 log.debug("picamera2 %s failed", method, exc_info=True)
 
 
+class PrefetchSource(Source):
+    """Reads a file source ahead in a thread (``depth`` frames, in order, no drops), so
+    decoding the next frame overlaps the pipeline's work on this one. OpenCV releases the
+    GIL while it decodes, so this uses a second core. Exceptions in the reader thread are
+    raised by :meth:`read`."""
+
+    def __init__(self, source, depth=4):
+        import queue
+
+        Source.__init__(self, source.uri, source.name)
+        self.source = source
+        self.kind = source.kind
+        self.fps = source.fps
+        self.frame_size = source.frame_size
+        self._queue = queue.Queue(maxsize=max(1, int(depth)))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="edgefer-prefetch", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        import queue
+
+        item = None
+        try:
+            while not self._stop.is_set():
+                item = self.source.read()
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if item is None:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader
+            self._queue.put(exc)
+
+    def read(self):
+        if self.closed:
+            return None
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        if item is None:
+            self.closed = True
+            return None
+        self.frame_size = (item.image.shape[1], item.image.shape[0])
+        return item
+
+    def close(self):
+        self._stop.set()
+        self.closed = True
+        self._thread.join(timeout=2.0)
+        self.source.close()
+
+    def __getattr__(self, name):
+        # Attributes of the wrapped source (skipped, paths, ...) stay reachable.
+        if name == "source":
+            raise AttributeError(name)
+        return getattr(self.source, name)
+
+
 class LiveSource(Source):
     """A camera, stream or pipeline read by a background thread that keeps only the newest frame.
 
