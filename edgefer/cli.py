@@ -513,3 +513,204 @@ def run_cmd(camera, source, bundle, detector, detector_model, backend, precision
         if not quiet and last[0]:
             click.echo("", err=True)
     click.echo(summary.line())
+
+
+BENCH_HELP = """Benchmark on this device (no torch needed): every artifact of a bundle, or with
+--pipeline the whole runtime on a real source. Prints a table and writes JSON (with the
+device report; schema: edgefer/bench/bench.schema.json), CSV, markdown and PNG plots.
+
+\b
+Model benchmark (BUNDLE): one row per artifact (FP32, FP16, each INT8 flavour and batch)
+and backend (--backend: onnxruntime CPU, onnxruntime-cuda, onnxruntime-tensorrt, tensorrt;
+a backend this machine lacks gives a row saying why), plus the PyTorch checkpoint where
+torch is installed: file size, top-1 and macro-F1 on --split (the numbers `edgefer eval`
+gives; without --data, those recorded in the manifest, marked *), latency per call at the
+artifact's batch (1 for dynamic ones: median, p90, p99 after --warmup calls), throughput
+at the larger batch, FPS.
+
+\b
+Pipeline benchmark (--pipeline --source): detector x precision x backend x threads rows,
+with median and p99 per stage (read, detect, preprocess, classify, track, output), end-to-end
+FPS, camera-to-result latency (live sources), CPU load and peak memory (RSS).
+
+\b
+For comparable numbers pin the CPUs (--cpus) and fix the threads (--threads); a row is
+flagged (!) when its run was too short or too noisy (min-max spread) to trust.
+
+\b
+Examples:
+  edgefer bench vit.edgefer
+  edgefer bench vit.edgefer --data fer2013.csv.gz --split PublicTest --threads 1,4 --cpus 0-3
+  edgefer bench vit.edgefer --backend tensorrt,onnxruntime --precision int8,fp16 --duration 5
+  edgefer bench vit.edgefer --pipeline --source room.mp4 --detector blazeface,yunet \\
+      --detector-model face_detection_yunet_2023mar.onnx --precision fp32,int8
+  edgefer bench vit.edgefer --pipeline --source 0 --max-frames 600   # camera: + camera-to-result
+  edgefer bench --from-json vit-bench/model.json     # redraw table, CSV, markdown and plots
+"""
+
+
+def _list_option(text, flag, kind=str):
+    items = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not items:
+        raise EdgeferError("%s: empty list" % flag)
+    if kind is int:
+        return list(_int_list(text, flag))
+    return items
+
+
+@main.command("bench", help=BENCH_HELP, context_settings=CONTEXT)
+@click.argument("bundle", required=False, default=None, metavar="[BUNDLE]")
+@click.option("--data", default=None, type=click.Path(), help="Data set for accuracy (as for edgefer eval); needs --split.")
+@click.option("--labels", default=None, metavar="PROTOCOL", help="Label protocol (default: the bundle's).")
+@click.option("--ferplus-csv", default=None, type=click.Path(dir_okay=False), help="FER+ votes file for --labels ferplus.")
+@click.option("--split", default=None, help="Split for accuracy, e.g. PublicTest (the training split is refused).")
+@click.option("--allow-train-split", is_flag=True, help="Allow the training split or the validation slice.")
+@click.option("--checkpoint", default=None, type=click.Path(dir_okay=False),
+              help="PyTorch checkpoint for the PyTorch row (default: found beside the bundle; needs torch).")
+@click.option("--no-pytorch", is_flag=True, help="Leave the PyTorch row out.")
+@click.option("--backend", "backends", default=None, metavar="LIST",
+              help="Comma-separated: onnxruntime (CPU), onnxruntime-cuda, onnxruntime-tensorrt, tensorrt, auto "
+                   "(model default: all of them; pipeline default: auto).")
+@click.option("--precision", "precisions", default=None, metavar="LIST",
+              help="Comma-separated fp32, fp16, int8 (model default: all; pipeline default: fp32,int8).")
+@click.option("--threads", default=None, metavar="LIST",
+              help="ONNX Runtime / torch threads, one row each (default: 1 and all usable CPUs; 0 = library default).")
+@click.option("--cpus", default=None, metavar="LIST", help="Pin the process to these CPUs, e.g. 0-3 or 2,3 (Linux).")
+@click.option("--warmup", default=20, show_default=True, type=int, help="Untimed calls before timing.")
+@click.option("--runs", default=200, show_default=True, type=int, help="Timed calls per row.")
+@click.option("--duration", default=None, type=float, help="Time each row for this many seconds instead of --runs.")
+@click.option("--batch", default=None, type=int,
+              help="Throughput batch for dynamic-batch models (default: the bundle's largest fixed batch, else 8).")
+@click.option("--max-spread", default=1.0, show_default=True, type=float,
+              help="Flag a row as too noisy when (max - min) / median latency exceeds this.")
+@click.option("--pipeline", is_flag=True, help="Benchmark the whole runtime on --source instead.")
+@click.option("--source", default=None, help="Pipeline source: camera number, video, folder, URL, csi://N, picam://N.")
+@click.option("--detector", "detectors", default=None, metavar="LIST",
+              help="Pipeline detectors: blazeface, blazeface-back, yunet (default: both BlazeFace models, and yunet "
+                   "with --detector-model).")
+@click.option("--detector-model", default=None, type=click.Path(dir_okay=False), help="YuNet model file.")
+@click.option("--max-frames", default=None, type=int, help="Measured frames per pipeline row (default: whole file; "
+                                                           "300 for a camera).")
+@click.option("--warmup-frames", default=5, show_default=True, type=int, help="Frames per row left out of the numbers.")
+@click.option("--width", default=None, type=int, help="Camera capture width.")
+@click.option("--height", default=None, type=int, help="Camera capture height.")
+@click.option("--fps", default=None, type=float, help="Camera capture rate.")
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Results folder (default: NAME-bench beside the bundle).")
+@click.option("--tag", default=None, help="File name stem of the results (default: model or pipeline).")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@click.option("--from-json", "from_json", default=None, type=click.Path(dir_okay=False),
+              help="Redraw the table, CSV, markdown and plots of a saved result JSON (nothing is measured).")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+def bench_cmd(bundle, data, labels, ferplus_csv, split, allow_train_split, checkpoint, no_pytorch, backends, precisions,
+              threads, cpus, warmup, runs, duration, batch, max_spread, pipeline, source, detectors, detector_model,
+              max_frames, warmup_frames, width, height, fps, out, tag, no_plots, from_json, quiet):
+    from . import jsonfile
+    from .bench import report, resources
+
+    def log(line):
+        if not quiet:
+            click.echo(line, err=True)
+
+    if from_json:
+        doc = jsonfile.read(from_json, "--from-json %s" % from_json)
+        if not isinstance(doc, dict) or doc.get("kind") not in ("model", "pipeline") or "rows" not in doc:
+            raise EdgeferError("--from-json %s: not an edgefer bench result (no kind/rows)" % from_json)
+        _bench_output(doc, out or os.path.dirname(os.path.abspath(from_json)), tag or doc["kind"], no_plots)
+        return
+    pinned = None
+    if cpus:
+        try:
+            pinned = resources.pin_cpus(resources.parse_cpus(cpus))
+        except (OSError, ValueError) as exc:
+            raise EdgeferError("--cpus %s: %s" % (cpus, exc)) from None
+        log("pinned to CPUs %s" % ",".join(map(str, pinned)))
+    n_cpus = len(resources.usable_cpus())
+    thread_list = _list_option(threads, "--threads", int) if threads else ([1, n_cpus] if n_cpus > 1 else [1])
+    if warmup < 0 or (duration is None and runs < 1) or (duration is not None and duration <= 0):
+        raise EdgeferError("--warmup must be >= 0, --runs >= 1 and --duration > 0")
+    if pipeline:
+        if not source:
+            raise EdgeferError("--pipeline needs --source (a camera number, video file, folder or URI)")
+        if data:
+            raise EdgeferError("--data is for the model benchmark; the pipeline benchmark has no labels to score")
+        from .bench.pipeline import benchmark_pipeline
+
+        src = int(source) if source.strip().isdigit() else source
+        if max_frames is not None and max_frames < 1:
+            raise EdgeferError("--max-frames %d: expected >= 1" % max_frames)
+        doc = benchmark_pipeline(src, bundle or "default",
+                                 detectors=_list_option(detectors, "--detector") if detectors else None,
+                                 detector_model=detector_model,
+                                 precisions=_list_option(precisions, "--precision") if precisions else ("fp32", "int8"),
+                                 backends=_list_option(backends, "--backend") if backends else ("auto",),
+                                 threads=thread_list, max_frames=max_frames, warmup_frames=warmup_frames,
+                                 source_options={"width": width, "height": height, "fps": fps},
+                                 max_spread=max_spread, cpus=pinned, log=log)
+    else:
+        if not bundle:
+            raise EdgeferError("give a BUNDLE (NAME.edgefer folder), or --pipeline --source SOURCE (see edgefer bench --help)")
+        if source:
+            raise EdgeferError("--source is for the pipeline benchmark: add --pipeline")
+        if data and not split:
+            raise EdgeferError("--data needs --split (e.g. PublicTest): accuracy is reported on a named split")
+        from .bench.model import BACKENDS, benchmark_model
+
+        be = _list_option(backends, "--backend") if backends else ["all"]
+        if be == ["all"]:
+            be = list(BACKENDS)
+        elif "auto" in be:
+            from .runtime.classifier import resolve_backend
+
+            be = [resolve_backend() if b == "auto" else b for b in be]
+        doc = benchmark_model(bundle, data=data, labels=labels, ferplus_csv=ferplus_csv, split=split,
+                              allow_train_split=allow_train_split, checkpoint=checkpoint, backends=be,
+                              precisions=_list_option(precisions, "--precision") if precisions else None,
+                              threads=thread_list, warmup=warmup, runs=runs, duration=duration, throughput_batch=batch,
+                              max_spread=max_spread, pytorch=not no_pytorch, cpus=pinned, log=log)
+    if out is None:
+        bpath = doc["bundle"]["path"].rstrip("/")
+        parent = os.path.dirname(bpath)
+        name = os.path.basename(bpath)
+        name = name[:-len(".edgefer")] if name.endswith(".edgefer") else name
+        out = os.path.join(parent, name + "-bench") if os.access(parent, os.W_OK) else name + "-bench"
+    _bench_output(doc, out, tag or doc["kind"], no_plots)
+    if not any(r["status"] == "ok" for r in doc["rows"]):
+        first = next((r["reason"] for r in doc["rows"] if r.get("reason")), "no rows")
+        raise EdgeferError("no benchmark row could run (the first says: %s)" % first)
+
+
+def _bench_output(doc, out, tag, no_plots):
+    from .bench import report
+
+    click.echo("\n".join(report.print_lines(doc)))
+    paths, notes = report.write_all(doc, out, tag, plots=not no_plots)
+    for n in notes:
+        click.echo("note: %s" % n, err=True)
+    click.echo("wrote " + ", ".join(paths))
+
+
+INFO_HELP = """Describe this device: CPU (model, INT8 dot-product features), cores, RAM, OS and
+Python, Jetson model with L4T / JetPack or Raspberry Pi model, ONNX Runtime and its
+providers, TensorRT and CUDA, OpenCV (GStreamer, GUI) and the cameras. The same report is
+embedded in every `edgefer bench` result. Probes that find nothing are left out.
+
+\b
+Examples:
+  edgefer info
+  edgefer info --json > device.json
+"""
+
+
+@main.command("info", help=INFO_HELP, context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def info_cmd(as_json):
+    import json
+
+    from .bench import device
+
+    rep = device.report()
+    if as_json:
+        click.echo(json.dumps(rep, indent=2))
+    else:
+        click.echo("\n".join(device.lines(rep)))

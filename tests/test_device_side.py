@@ -25,7 +25,9 @@ DEVICE_MODULES = ["edgefer", "edgefer.cli", "edgefer.data", "edgefer.data.fer201
                   "edgefer.jsonfile", "edgefer.runtime", "edgefer.runtime.types", "edgefer.runtime.detectors",
                   "edgefer.runtime.classifier", "edgefer.runtime.tracking", "edgefer.runtime.pipeline",
                   "edgefer.runtime.sources", "edgefer.runtime.sinks", "edgefer.runtime.overlay", "edgefer.runtime.serve",
-                  "edgefer.runtime.tensorrt_runner"]
+                  "edgefer.runtime.tensorrt_runner", "edgefer.bench", "edgefer.bench.device", "edgefer.bench.model",
+                  "edgefer.bench.pipeline", "edgefer.bench.report", "edgefer.bench.plots", "edgefer.bench.timing",
+                  "edgefer.bench.resources"]
 
 
 def _py(code):
@@ -40,7 +42,7 @@ def test_device_modules_import_without_torch():
 
 
 def test_cli_help_without_torch():
-    for args in ([], ["train"], ["eval"], ["run"]):
+    for args in ([], ["train"], ["eval"], ["run"], ["bench"], ["info"]):
         p = _py("sys.argv = ['edgefer'] + %r + ['--help']\nfrom edgefer.cli import main\nmain()" % args)
         assert p.returncode == 0, p.stderr
         assert "Usage: edgefer" in p.stdout and "Examples" in p.stdout or args == [], p.stdout
@@ -61,7 +63,7 @@ def test_device_side_is_python38():
              "edgefer/labels.py", "edgefer/preprocess.py", "edgefer/metrics.py", "edgefer/atomic.py",
              "edgefer/cache.py", "edgefer/report.py", "edgefer/evaluation.py", "edgefer/data", "edgefer/onnx_predict.py",
              "edgefer/jsonfile.py", "edgefer/export/__init__.py", "edgefer/export/bundle.py",
-             "edgefer/export/calibration.py", "edgefer/export/tensorrt_build.py", "edgefer/runtime"]
+             "edgefer/export/calibration.py", "edgefer/export/tensorrt_build.py", "edgefer/runtime", "edgefer/bench"]
     p = subprocess.run([vermin, "-t=3.8-", "--no-tips", "--violations", "--eval-annotations"] + files,
                        capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stdout + p.stderr
