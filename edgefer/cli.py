@@ -441,7 +441,8 @@ Examples:
               help="Classifier backend; auto picks TensorRT > ORT TensorRT/CUDA > ORT CPU.")
 @click.option("--precision", default="auto", show_default=True, type=click.Choice(["auto", "fp32", "fp16", "int8"]),
               help="Which bundle artifact; auto: int8 for the backend's target, else fp16 on GPUs, else fp32.")
-@click.option("--threads", default=0, type=int, help="ONNX Runtime threads per model (0 = its default).")
+@click.option("--threads", default=1, show_default=True, type=int,
+              help="ONNX Runtime threads per model (0 = its default); 1 is fastest for small models.")
 @click.option("--show", is_flag=True, help="Show a window with boxes, ids and emotions (needs an OpenCV with a GUI).")
 @click.option("--save", "save", multiple=True, help="Annotated output: .mp4/.avi video, .jpg/.png image or folder/.")
 @click.option("--json", "json_out", default=None, help="JSON lines, one per frame (- for stdout).")

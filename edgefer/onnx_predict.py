@@ -16,14 +16,18 @@ def onnxruntime():
     return require("onnxruntime", "running ONNX models", ORT_HINT)
 
 
-def session(path, threads=0, providers=None):
-    """An InferenceSession with full graph optimisation; ``threads`` 0 = ONNX Runtime's default."""
+def session(path, threads=0, providers=None, spinning=True):
+    """An InferenceSession with full graph optimisation; ``threads`` 0 = ONNX Runtime's default.
+    ``spinning=False`` stops idle intra-op worker threads from busy-waiting for work: what a
+    pipeline wants when several models and a decoder thread share a few cores."""
     ort = onnxruntime()
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads:
         so.intra_op_num_threads = int(threads)
         so.inter_op_num_threads = 1
+    if not spinning:
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.log_severity_level = 3
     try:
         return ort.InferenceSession(str(path), so, providers=providers or ["CPUExecutionProvider"])

@@ -34,9 +34,9 @@ PRECISIONS = ("auto", "fp32", "fp16", "int8")
 class OnnxRuntimeRunner(object):
     """One ONNX artifact in an ONNX Runtime session: ``run(x) -> logits``."""
 
-    def __init__(self, path, threads=0, providers=None):
+    def __init__(self, path, threads=0, providers=None, spinning=True):
         self.path = path
-        self.session = onnx_predict.session(path, threads=threads, providers=providers)
+        self.session = onnx_predict.session(path, threads=threads, providers=providers, spinning=spinning)
         self.batch = onnx_predict.input_batch(self.session)
         shape = self.session.get_inputs()[0].shape
         self.input_size = shape[2] if isinstance(shape[2], int) else None
@@ -124,7 +124,8 @@ class Classifier(object):
     model and returns an (N, C) float32 array of probabilities over ``labels``.
     ``preprocess_ms`` / ``classify_ms`` hold the last call's stage times."""
 
-    def __init__(self, bundle, backend="auto", precision="auto", threads=0, verify=True, trt_options=None):
+    def __init__(self, bundle, backend="auto", precision="auto", threads=0, verify=True, trt_options=None,
+                 spinning=True):
         self.bundle = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle, verify=verify)
         self.labels = list(self.bundle.labels)
         self.preprocess = self.bundle.preprocess
@@ -150,7 +151,8 @@ class Classifier(object):
                 opts.update(trt_options or {})
                 runner = TensorRTClassifier(path, a["sha256"], a["precision"], batch=a.get("batch"), **opts)
             else:
-                runner = OnnxRuntimeRunner(path, threads=threads, providers=_providers_for(self.backend))
+                runner = OnnxRuntimeRunner(path, threads=threads, providers=_providers_for(self.backend),
+                                           spinning=spinning)
             size = getattr(runner, "input_size", None)
             if size is not None and size != self.preprocess.size:
                 raise EdgeferError("bundle %s: %s takes %dx%d input but its manifest's preprocessing says %d: the "

@@ -171,7 +171,7 @@ class BlazeFace(FaceDetector):
     """MediaPipe BlazeFace (short-range 128 px or back-camera 256 px) with ONNX Runtime."""
 
     def __init__(self, model="front", threads=1, score_threshold=0.6, nms_threshold=0.3, min_size=0, max_faces=0,
-                 calibrate=True, providers=None):
+                 calibrate=True, providers=None, spinning=True):
         path = {"front": BLAZEFACE_FRONT, "back": BLAZEFACE_BACK}.get(model, model)
         self.name = "blazeface-back" if path == BLAZEFACE_BACK else "blazeface"
         super(BlazeFace, self).__init__(score_threshold, nms_threshold, min_size, max_faces, calibrate)
@@ -179,7 +179,7 @@ class BlazeFace(FaceDetector):
             raise EdgeferError("BlazeFace model %s does not exist" % path)
         from ..onnx_predict import session
 
-        self.session = session(path, threads=threads, providers=providers)
+        self.session = session(path, threads=threads, providers=providers, spinning=spinning)
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.size = int(inp.shape[1])

@@ -47,20 +47,25 @@ class Pipeline(object):
     """Faces and emotions from frames. Options: ``detector`` (``blazeface``, ``blazeface-back``,
     ``yunet`` + ``detector_model``), ``backend`` and ``precision`` (see
     :mod:`edgefer.runtime.classifier`), ``threads`` (ONNX Runtime threads per model; 0 =
-    its default), detector thresholds (``score_threshold``, ``nms_threshold``, ``min_face``
+    its default; 1, the default, was fastest end to end for 48-112 px models on 2 cores),
+    ``spinning`` (ONNX Runtime's busy-waiting worker threads; off by default: with a
+    decoder thread and two models sharing the cores, spinning workers slowed the 2-thread
+    pipeline from 194 to 128 FPS here), detector thresholds (``score_threshold``, ``nms_threshold``, ``min_face``
     pixels, ``max_faces``), and tracking (``smoothing`` ema/window/none, ``alpha``,
     ``window``, ``hysteresis``, ``iou_threshold``, ``max_missed``)."""
 
     def __init__(self, bundle="default", detector=DEFAULT_DETECTOR, detector_model=None, backend="auto",
-                 precision="auto", threads=0, score_threshold=0.6, nms_threshold=0.3, min_face=0, max_faces=0,
+                 precision="auto", threads=1, score_threshold=0.6, nms_threshold=0.3, min_face=0, max_faces=0,
                  smoothing="ema", alpha=0.3, window=8, hysteresis=0.1, iou_threshold=0.3, max_missed=10,
-                 verify=True, trt_options=None):
+                 verify=True, trt_options=None, spinning=False):
         self.classifier = Classifier(resolve_bundle(bundle), backend=backend, precision=precision, threads=threads,
-                                     verify=verify, trt_options=trt_options)
+                                     verify=verify, trt_options=trt_options, spinning=spinning)
         self.labels = self.classifier.labels
-        self.detector = create_detector(detector, model_path=detector_model, threads=threads or 1,
-                                        score_threshold=score_threshold, nms_threshold=nms_threshold,
-                                        min_size=min_face, max_faces=max_faces)
+        det_opts = dict(score_threshold=score_threshold, nms_threshold=nms_threshold, min_size=min_face,
+                        max_faces=max_faces)
+        if detector in ("blazeface", "blazeface-back"):
+            det_opts["spinning"] = spinning
+        self.detector = create_detector(detector, model_path=detector_model, threads=threads or 1, **det_opts)
         self.tracker = Tracker(self.labels, iou_threshold=iou_threshold, max_missed=max_missed, smoothing=smoothing,
                                alpha=alpha, window=window, hysteresis=hysteresis)
         self._callbacks = dict((k, []) for k in CALLBACK_KINDS)
