@@ -55,10 +55,13 @@ def main():
                                                 for _ in range(32)])
         variants = [("fp32", "-", f32)]
         silu = quantize.silu_nodes(f32)
+        # ranges for every tensor once (as the exporter does): a cache written by a "conv" run
+        # holds only Conv/Gemm tensors, and the "compute"/"all" runs would find theirs missing
+        quantize.quantize(pq, os.path.join(work, "probe.onnx"), "cpu", reader, "minmax", ranges, ops="all")
         for target in ("cpu", "tensorrt"):
             for ops in ("conv", "compute", "all"):
                 p = os.path.join(work, "%s_%s_%s.onnx" % (arch, target, ops))
-                quantize.quantize(pq, p, target, reader, "minmax", ranges, ops=ops)
+                quantize.quantize(pq, p, target, None, "minmax", ranges, ops=ops)
                 variants.append(("int8 %s" % ("U8S8" if target == "cpu" else "S8S8"), ops, p))
         if silu:
             p = os.path.join(work, arch + "_cpu_all_silufloat.onnx")

@@ -55,6 +55,7 @@ class Options(object):
         self.gate_limit = 0
         self.silu = "float"
         self.int8_ops = "conv"
+        self.int8_min_sqnr_db = quantize.MIN_SQNR_DB  # None: no Conv/Gemm kept in float up front
         self.threads = 0
         self.trt = False
         self.trt_workspace_mb = 1024
@@ -260,12 +261,26 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
                   "list": os.path.basename(cpath)}
     # SiLU matters only when its ops are quantized at all ("all")
     silu = quantize.silu_nodes(files[fp32[batches[0]]["file"]]) if opts.silu == "float" and opts.int8_ops == "all" else []
+    op_types = quantize.quantized_op_types(opts.int8_ops)
+    b1 = batches[0]
     for target in opts.targets:
-        excluded = list(silu) if target == "cpu" else []
+        base = list(silu) if target == "cpu" else []
+        # Conv/Gemm nodes int8 cannot represent (predicted output SQNR from the calibration
+        # images and ranges) stay float from the first try on
+        low = []
+        if opts.int8_min_sqnr_db is not None:
+            sq = quantize.node_sqnr(pre_q[b1], calibration.batches(train_ds, cdoc["ids"], pre, b1),
+                                    quantize.read_ranges(calibrate(b1, target)), target, opts.int8_ops, base)
+            low = [n for n, db in sorted(sq.items(), key=lambda kv: kv[1]) if db < opts.int8_min_sqnr_db]
+            _log("int8 %s: %d of %d Conv/Gemm nodes stay float (predicted SQNR below %.0f dB)%s" % (
+                target, len(low), len(sq), opts.int8_min_sqnr_db,
+                ": " + ", ".join("%s %.1f dB" % (n, sq[n]) for n in low[:8]) + (" ..." if len(low) > 8 else "")
+                if low else ""))
+        base += low
+        excluded = list(base)
         ranked = None
         tries = []
         for attempt in range(opts.gate_tries + 1):
-            b1 = batches[0]
             qpath = os.path.join(work, onnx_export.artifact_name("int8", target, b1))
             q = quantize.quantize(pre_q[b1], qpath, target, None, opts.calib_method, calibrate(b1, target), excluded,
                                   ops=opts.int8_ops)
@@ -284,12 +299,12 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
             if ranked is None:
                 x = gate_ds.inputs(range(min(64, len(gate_ds))), pre)
                 x = x[: (len(x) // b1) * b1]
-                ranked = [n for n, _ in gate.rank_sensitive_nodes(pre_q[b1], qpath, x, b1) if n not in excluded]
-            new = ranked[:opts.gate_step * (attempt + 1)]
-            excluded = list(dict.fromkeys((list(silu) if target == "cpu" else []) + new))
+                ranked = [n for n, _ in gate.rank_sensitive_nodes(pre_q[b1], qpath, x, b1, op_types, excluded)]
+            excluded = list(dict.fromkeys(base + ranked[:opts.gate_step * (attempt + 1)]))
         gate_doc = {"split": gate_ds.split, "dataset": gate_ds.name, "images": len(gate_ds), "budget_points": opts.budget,
                     "passed": cmp_["top1_drop_points"] <= opts.budget, "tries": tries, "final": cmp_,
                     "kept_in_float": [n for n in excluded if n not in silu],
+                    "low_sqnr_in_float": low, "min_sqnr_db": opts.int8_min_sqnr_db,
                     "silu_in_float": len(silu) // 2 if target == "cpu" else 0}
         if not gate_doc["passed"]:
             _log("warning: %s INT8 still drops %.2f top-1 points after %d tries (budget %.2f); kept in the bundle "

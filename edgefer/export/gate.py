@@ -3,12 +3,14 @@ top-1 drops by more than the budget, keep the most quantization-sensitive nodes 
 point and try again.
 
 Sensitivity is ranked once, from ONNX Runtime's QDQ debugging tools
-(``onnxruntime.quantization.qdq_loss_debug``): every activation of the float and the QDQ
-model is recorded on a few gate images, and each quantized tensor is scored by the
-signal-to-quantization-noise ratio (SQNR, dB) of the float activation against its
-quantized counterpart. Lowest SQNR first: those nodes lose the most to int8. Each retry
-excludes the next few nodes and re-quantizes from the cached calibration ranges (no
-re-calibration), so a retry costs one quantization pass, not one per node.
+(``onnxruntime.quantization.qdq_loss_debug``): every activation of the QDQ model is
+recorded on a few gate images, and each quantized tensor is scored by the per-channel
+signal-to-quantization-noise ratio (SQNR, dB) of its float values against their int8
+copy, credited to the node whose float fallback would remove that error. Lowest SQNR
+first: those nodes lose the most to int8. Each retry excludes the next few nodes and
+re-quantizes from the cached calibration ranges (no re-calibration), so a retry costs one
+quantization pass, not one per node. Before the first try, the exporter already keeps in
+float the Conv/Gemm nodes whose predicted SQNR is too low (:func:`.quantize.node_sqnr`).
 """
 
 import os
@@ -41,10 +43,22 @@ def compare(fp32_logits, int8_logits, targets, names, m2d=None):
     }
 
 
-def rank_sensitive_nodes(fp32_path, qdq_path, x, batch=1):
-    """Float nodes ranked from most to least hurt by quantization: [(node, sqnr_db)], from
-    one pass over the images ``x`` (N x 3 x H x W float32, N a multiple of the graphs'
-    fixed ``batch``)."""
+def rank_sensitive_nodes(fp32_path, qdq_path, x, batch=1, op_types=None, excluded=()):
+    """Quantized nodes ranked from most to least hurt by quantization: [(node, sqnr_db)], from
+    one pass of the QDQ model over the images ``x`` (N x 3 x H x W float32, N a multiple of
+    the graphs' fixed ``batch``).
+
+    Each Q/DQ'd tensor is scored by its per-channel SQNR: the variance of its float values
+    over the mean squared error of its int8 copy, per channel, median over the channels that
+    vary (a whole-tensor SQNR is dominated by the largest channels and hides the small ones
+    that int8 wipes out). This is the error each tensor's own quantization adds, not what
+    has piled up before it: compared with the float model instead, every tensor after the
+    first badly quantized one scores alike (~6 dB throughout EfficientNet-B0's last stages
+    here) and the ranking says nothing. A tensor's score goes to the node that keeping in
+    float would fix: the quantized op that made it (through folded activations), or, when a
+    float op made it, the quantized ops that read it (excluding a float producer changes
+    nothing). ``op_types``: the op types being quantized (None: any); ``excluded``: nodes
+    already float."""
     import onnx
     from onnxruntime.quantization import qdq_loss_debug as dbg
 
@@ -53,30 +67,55 @@ def rank_sensitive_nodes(fp32_path, qdq_path, x, batch=1):
     inp = onnx.load(fp32_path, load_external_data=False).graph.input[0].name
     b = batch
     with tempfile.TemporaryDirectory(prefix="edgefer-gate-") as work:
-        f_aug = os.path.join(work, "float_aug.onnx")
         q_aug = os.path.join(work, "qdq_aug.onnx")
-        dbg.modify_model_output_intermediate_tensors(fp32_path, f_aug)
         dbg.modify_model_output_intermediate_tensors(qdq_path, q_aug)
-        fa = dbg.collect_activations(f_aug, ArrayReader(inp, [x[i:i + b] for i in range(0, len(x), b)]))
         qa = dbg.collect_activations(q_aug, ArrayReader(inp, [x[i:i + b] for i in range(0, len(x), b)]))
-    match = dbg.create_activation_matching(qa, fa)
-    errors = dbg.compute_activation_error(match)
+    match = dbg.create_activation_matching(qa)
     nodes = onnx.load(fp32_path, load_external_data=False).graph.node
+    excluded = set(excluded)
+
+    def quantized(n):
+        return (op_types is None or n.op_type in op_types) and n.name not in excluded
+
     producer = {o: n for n in nodes for o in n.output}
-    scored = []
-    for tensor, e in errors.items():
-        node = _owner(producer.get(tensor), producer)
-        sq = e.get("qdq_err")
-        if node is None or sq is None or not np.isfinite(sq):
+    consumers = {}
+    for n in nodes:
+        for t in n.input:
+            consumers.setdefault(t, []).append(n)
+    worst = {}
+    for tensor, m in match.items():
+        if not m.get("pre_qdq") or not m.get("post_qdq"):
             continue
-        scored.append((node, float(sq)))
-    scored.sort(key=lambda t: t[1])
-    seen, out = set(), []  # a node keeps its worst (lowest) SQNR
-    for node, sq in scored:
-        if node not in seen:
-            seen.add(node)
-            out.append((node, sq))
-    return out
+        sq = channel_sqnr(np.concatenate([np.asarray(a) for a in m["pre_qdq"]]),
+                          np.concatenate([np.asarray(a) for a in m["post_qdq"]]))
+        if sq is None:
+            continue
+        p = producer.get(tensor)
+        if p is not None and quantized(p):
+            owners = [_owner(p, producer)]
+        else:
+            owners = [c.name for c in consumers.get(tensor, []) if quantized(c)]
+        for node in owners:
+            if node is not None and node not in excluded and sq < worst.get(node, np.inf):
+                worst[node] = sq
+    return sorted(worst.items(), key=lambda t: t[1])
+
+
+def channel_sqnr(ref, quant):
+    """Median over channels (axis 1) of Var(ref) / E[(quant - ref)^2], in dB; channels that
+    do not vary are left out; None when nothing varies."""
+    ref = np.asarray(ref, np.float64)
+    err = np.asarray(quant, np.float64) - ref
+    if ref.ndim < 2:
+        ref, err = ref.reshape(-1, 1), err.reshape(-1, 1)
+    axes = tuple(i for i in range(ref.ndim) if i != 1)
+    var = ref.var(axis=axes)
+    noise = (err * err).mean(axis=axes)
+    live = var > 1e-9 * max(float(var.max()), 1e-30)
+    if not live.any() or not np.isfinite(noise[live]).all():
+        return None
+    db = 10.0 * np.log10(var[live] / np.maximum(noise[live], 1e-30))
+    return float(np.median(db))
 
 
 # Activations that ONNX Runtime's QDQ quantizer folds into the op before them: the error of

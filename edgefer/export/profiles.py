@@ -8,7 +8,7 @@ from ..errors import EdgeferError
 
 FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "export")
 ALLOWED = ("int8", "fp16", "targets", "batches", "opset", "calib_size", "calib_method", "budget", "dla_core",
-           "trt_workspace_mb")
+           "trt_workspace_mb", "int8_ops", "int8_min_sqnr_db")
 
 
 def available():
