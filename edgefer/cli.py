@@ -317,6 +317,9 @@ Examples:
 @click.option("--gate-limit", default=None, type=int, help="Gate on a sample of N validation images.")
 @click.option("--int8-ops", default=None, type=click.Choice(["conv", "compute", "all"]),
               help="Ops to quantize: conv (Conv+Gemm, default: best speed/accuracy measured), compute (+MatMul), all.")
+@click.option("--int8-min-sqnr", "int8_min_sqnr_db", default=None, type=float,
+              help="Keep Conv/Gemm nodes whose predicted int8 output SQNR is below this many dB (and that read a "
+                   "float tensor) in float (default 15; a negative value turns it off).")
 @click.option("--silu", default=None, type=click.Choice(["float", "int8"]),
               help="With --int8-ops all, cpu target: keep SiLU (x*sigmoid(x)) in float (default) or quantize it.")
 @click.option("--no-simplify", is_flag=True, default=None, help="Skip onnx-simplifier.")
@@ -340,6 +343,8 @@ def export_cmd(checkpoint, **kw):
     for k, v in kw.items():
         if v is None:
             continue
+        if k == "int8_min_sqnr_db" and v < 0:
+            v = None  # off
         if k == "batches":
             v = _int_list(v, "--batches")
         elif k == "targets":

@@ -163,6 +163,7 @@ class Classifier(object):
         self.precision = self.artifacts[0]["precision"]
         self.n_classes = len(self.labels)
         self._cost = self._measure()
+        self._plans = {}
         self.preprocess_ms = 0.0
         self.classify_ms = 0.0
 
@@ -188,6 +189,12 @@ class Classifier(object):
         calls, or two b8 calls, whichever measured cheaper)."""
         if n <= 0:
             return []
+        if n in self._plans:
+            return self._plans[n]
+        self._plans[n] = plan = self._plan(n)
+        return plan
+
+    def _plan(self, n):
         batches = [(r.batch or 0) for _, r in self.runners]
         if len(self.runners) == 1 or any(b == 0 for b in batches):
             i = batches.index(0) if 0 in batches else 0
