@@ -365,3 +365,12 @@ def node_sqnr(fp32_path, batches, ranges, target, ops="conv", excluded=()):
         db = 10.0 * np.log10(var_out[live] / np.maximum(noise[live], 1e-30))
         out[n.name] = float(np.median(db))
     return out
+
+
+def tail_nodes(model_path, count, op_types=("Conv", "Gemm")):
+    """Names of the last ``count`` nodes of ``op_types`` in graph (topological) order."""
+    import onnx
+
+    graph = onnx.load(model_path, load_external_data=False).graph
+    names = [n.name for n in graph.node if n.op_type in tuple(op_types)]
+    return names[-int(count):] if count else []
