@@ -310,7 +310,10 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
             # do not find it, while a float tail restores most of FP32's accuracy (B0 +
             # attention, 8 nodes: 14 % -> 39 % on the validation slice vs FP32 41.7 %).
             tail = quantize.tail_nodes(pre_q[b1], tail_sizes.pop(0))
-            tail_excluded = list(dict.fromkeys(base + tail))
+            # without the low-SQNR nodes: on B0 keeping them float as well undid the tail's gain
+            # (41.4 % -> 34.6 % PublicTest, benchmarks/results/int8_calibration.md): the
+            # errors of neighbouring int8 layers partly cancel
+            tail_excluded = list(dict.fromkeys([n for n in base if n not in low] + tail))
             qpath = os.path.join(work, onnx_export.artifact_name("int8", target, b1))
             q_t = quantize.quantize(pre_q[b1], qpath, target, None, opts.calib_method, calibrate(b1, target),
                                     tail_excluded, ops=opts.int8_ops)
