@@ -480,9 +480,19 @@ def run_cmd(camera, source, bundle, detector, detector_model, backend, precision
     src = camera if camera is not None else (int(source) if source.strip().isdigit() else source)
     if max_frames is not None and max_frames < 1:
         raise EdgeferError("--max-frames %d: expected >= 1" % max_frames)
-    pipe = Pipeline(bundle, detector=detector, detector_model=detector_model, backend=backend, precision=precision,
-                    threads=threads, score_threshold=score_threshold, min_face=min_face, max_faces=max_faces,
-                    smoothing=smoothing, alpha=alpha, hysteresis=hysteresis)
+    from .runtime.sources import PrefetchSource, open_source
+
+    # The source first: a missing file or an absent camera is reported before any model loads.
+    source_obj = open_source(src, width=width, height=height, fps=fps)
+    if not source_obj.live and source_obj.kind in ("file", "folder"):
+        source_obj = PrefetchSource(source_obj)
+    try:
+        pipe = Pipeline(bundle, detector=detector, detector_model=detector_model, backend=backend, precision=precision,
+                        threads=threads, score_threshold=score_threshold, min_face=min_face, max_faces=max_faces,
+                        smoothing=smoothing, alpha=alpha, hysteresis=hysteresis)
+    except BaseException:
+        source_obj.close()
+        raise
     click.echo(pipe.describe(), err=True)
     specs = list(save)
     if show:
@@ -504,8 +514,7 @@ def run_cmd(camera, source, bundle, detector, detector_model, backend, precision
 
     summary = None
     try:
-        summary = pipe.run(src, [sinks] if sinks else [], max_frames=max_frames, progress=progress,
-                           width=width, height=height, fps=fps)
+        summary = pipe.run(source_obj, [sinks] if sinks else [], max_frames=max_frames, progress=progress)
     except BaseException:
         # A failed run drops a half-written video; Ctrl-C keeps what was recorded (see sinks).
         if sinks is not None:
@@ -516,6 +525,7 @@ def run_cmd(camera, source, bundle, detector, detector_model, backend, precision
         if sinks is not None:
             sinks.close()
         pipe.close()
+        source_obj.close()
         if not quiet and last[0]:
             click.echo("", err=True)
     click.echo(summary.line())

@@ -46,8 +46,11 @@ def test_resume_is_bit_exact(fer_csv, tmp_path):
 def test_ctrl_c_leaves_a_usable_last_checkpoint(fer_csv, tmp_path):
     out = tmp_path / "run"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # A shell's background job inherits SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt: give the child the default disposition, as a terminal would.
     proc = subprocess.Popen([sys.executable, "-m", "edgefer", "train", *TINY, "--epochs", "4", "--out", str(out)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     hist = out / "history.jsonl"
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
