@@ -188,16 +188,26 @@ def test_tampered_bundle_is_refused(vit_bundle, tmp_path):
 
 def test_gate_fallback_keeps_sensitive_nodes_in_float(vit_run, tmp_path_factory):
     """A budget no INT8 model can meet forces the fallback: it ranks nodes once, keeps the
-    most sensitive in float, retries, and reports what it kept."""
+    most sensitive in float, retries, then tries a float tail, and reports what it kept."""
     path = _export(vit_run, tmp_path_factory, "gate", batches=(1,), budget=-100.0, gate_tries=2, gate_step=3,
                    eval_limit=100)
     a = Bundle.load(path).find(precision="int8")[0]
     g = a["gate"]
-    assert g["passed"] is False and len(g["tries"]) == 3
+    tries = g["tries"]
+    assert g["passed"] is False and len(tries) == 5
     n0 = len(g["low_sqnr_in_float"])  # kept in float up front (predicted SQNR), before any try
-    assert [t["excluded_nodes"] for t in g["tries"]] == [n0, n0 + 3, n0 + 6]
-    assert len(g["kept_in_float"]) == n0 + 6 and a["quantization"]["excluded_nodes"] == g["kept_in_float"]
-    assert g["kept_in_float"][:n0] == g["low_sqnr_in_float"]
+    assert [t["excluded_nodes"] for t in tries[:3]] == [n0, n0 + 3, n0 + 6]
+    # then the last resort: the network's last 8 and 16 Conv/Gemm nodes in float
+    assert [t.get("strategy") for t in tries[3:]] == ["float tail"] * 2
+    assert [t["excluded_nodes"] for t in tries[3:]] == [8, 16]
+    # the bundle keeps the best of the last ranked try and the tail tries (earliest on a tie)
+    drops = [t["top1_drop_points"] for t in tries[2:]]
+    best = 2 + drops.index(min(drops))
+    assert g["final"]["top1_drop_points"] == min(drops)
+    assert len(g["kept_in_float"]) == tries[best]["excluded_nodes"]
+    assert a["quantization"]["excluded_nodes"] == g["kept_in_float"]
+    if best == 2:
+        assert g["kept_in_float"][:n0] == g["low_sqnr_in_float"]
     import onnx
 
     names = {n.name for n in onnx.load(Bundle.load(path).file(a)).graph.node}
