@@ -29,6 +29,7 @@ import numpy as np
 import onnx
 
 from edgefer.atomic import write_json, write_text
+from edgefer.bench.timing import time_calls
 from edgefer.data import open_dataset
 from edgefer.export import calibration, onnx_export, quantize
 from edgefer.metrics import softmax, top2_margin
@@ -51,14 +52,8 @@ def latency(paths, size, rounds=5, runs=300, warmup=30):
     for _ in range(rounds):
         for k, s in sessions.items():
             feed = {s.get_inputs()[0].name: x}
-            for _ in range(warmup):
-                s.run(None, feed)
-            t = np.empty(runs)
-            for i in range(runs):
-                t0 = time.perf_counter()
-                s.run(None, feed)
-                t[i] = time.perf_counter() - t0
-            per[k].append(1000 * float(np.median(t)))
+            ms, _ = time_calls(lambda: s.run(None, feed), warmup=warmup, runs=runs)
+            per[k].append(float(np.median(ms)))
     return {k: {"median_ms": float(np.median(v)), "best_round_ms": float(np.min(v))} for k, v in per.items()}
 
 

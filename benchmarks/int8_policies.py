@@ -12,11 +12,11 @@ import argparse
 import datetime
 import os
 import tempfile
-import time
 
 import numpy as np
 
 from edgefer.atomic import write_json, write_text
+from edgefer.bench.timing import time_calls
 from edgefer.export import onnx_export, quantize
 from edgefer.models import create_model
 from edgefer.onnx_predict import onnxruntime, session
@@ -26,14 +26,8 @@ def latency(path, size, threads, runs=300, warmup=30):
     s = session(path, threads)
     name = s.get_inputs()[0].name
     x = np.zeros((1, 3, size, size), np.float32)
-    for _ in range(warmup):
-        s.run(None, {name: x})
-    t = np.empty(runs)
-    for i in range(runs):
-        t0 = time.perf_counter()
-        s.run(None, {name: x})
-        t[i] = time.perf_counter() - t0
-    return float(1000 * np.median(t)), float(1000 * np.percentile(t, 99))
+    ms, _ = time_calls(lambda: s.run(None, {name: x}), warmup=warmup, runs=runs)
+    return float(np.median(ms)), float(np.percentile(ms, 99))
 
 
 def main():

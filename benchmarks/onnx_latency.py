@@ -13,11 +13,11 @@ import argparse
 import datetime
 import os
 import platform
-import time
 
 import numpy as np
 
 from edgefer.atomic import write_json, write_text
+from edgefer.bench.timing import time_calls
 from edgefer.export.bundle import Bundle
 from edgefer.onnx_predict import onnxruntime, session
 
@@ -28,14 +28,7 @@ def time_artifact(path, batch, size, threads, runs, warmup):
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (batch, 3, size, size)).astype(np.float32)
     feed = {inp.name: x}
-    for _ in range(warmup):
-        sess.run(None, feed)
-    t = np.empty(runs)
-    for i in range(runs):
-        t0 = time.perf_counter()
-        sess.run(None, feed)
-        t[i] = time.perf_counter() - t0
-    ms = 1000 * t
+    ms, _ = time_calls(lambda: sess.run(None, feed), warmup=warmup, runs=runs)
     return {"median_ms": float(np.median(ms)), "p90_ms": float(np.percentile(ms, 90)),
             "p99_ms": float(np.percentile(ms, 99)), "min_ms": float(ms.min()), "max_ms": float(ms.max()),
             "per_image_ms": float(np.median(ms) / batch), "runs": runs}
