@@ -279,14 +279,21 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
                 if low else ""))
         base += low
         excluded = list(base)
+        qpath = os.path.join(work, onnx_export.artifact_name("int8", target, b1))
+        in_file = [None]  # the excluded-node list the INT8 file at qpath was last written with
+
+        def try_int8(excl):
+            """Quantize the batch-1 graph keeping ``excl`` in float; measure it against FP32."""
+            q_ = quantize.quantize(pre_q[b1], qpath, target, None, opts.calib_method, calibrate(b1, target), excl,
+                                   ops=opts.int8_ops)
+            in_file[0] = excl
+            return q_, gate.compare(fp32_gate, predict(qpath, gate_ds, pre, threads=opts.threads), gate_ds.targets,
+                                    gnames, gm2d)
+
         ranked = None
         tries = []
         for attempt in range(opts.gate_tries + 1):
-            qpath = os.path.join(work, onnx_export.artifact_name("int8", target, b1))
-            q = quantize.quantize(pre_q[b1], qpath, target, None, opts.calib_method, calibrate(b1, target), excluded,
-                                  ops=opts.int8_ops)
-            cmp_ = gate.compare(fp32_gate, predict(qpath, gate_ds, pre, threads=opts.threads), gate_ds.targets,
-                                gnames, gm2d)
+            q, cmp_ = try_int8(excluded)
             tries.append({"excluded_nodes": len(excluded), "top1_drop_points": cmp_["top1_drop_points"],
                           "agreement_decided": cmp_["agreement_decided"]})
             _log("gate %s try %d: INT8 top-1 %.2f%% vs FP32 %.2f%% (drop %.2f points, budget %.2f) on %s %s, "
@@ -314,11 +321,7 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
             # (41.4 % -> 34.6 % PublicTest, benchmarks/results/int8_calibration.md): the
             # errors of neighbouring int8 layers partly cancel
             tail_excluded = list(dict.fromkeys([n for n in base if n not in low] + tail))
-            qpath = os.path.join(work, onnx_export.artifact_name("int8", target, b1))
-            q_t = quantize.quantize(pre_q[b1], qpath, target, None, opts.calib_method, calibrate(b1, target),
-                                    tail_excluded, ops=opts.int8_ops)
-            cmp_t = gate.compare(fp32_gate, predict(qpath, gate_ds, pre, threads=opts.threads), gate_ds.targets,
-                                 gnames, gm2d)
+            q_t, cmp_t = try_int8(tail_excluded)
             tries.append({"excluded_nodes": len(tail_excluded), "top1_drop_points": cmp_t["top1_drop_points"],
                           "agreement_decided": cmp_t["agreement_decided"], "strategy": "float tail"})
             _log("gate %s: float tail (last %d Conv/Gemm nodes): INT8 top-1 %.2f%% vs FP32 %.2f%% (drop %.2f points)"
@@ -326,9 +329,10 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
                     cmp_t["top1_drop_points"]))
             if cmp_t["top1_drop_points"] < cmp_["top1_drop_points"]:
                 cmp_, q, excluded = cmp_t, q_t, tail_excluded
-        # the file holds the last try: write the chosen one again when it was not the last
-        q = quantize.quantize(pre_q[b1], os.path.join(work, onnx_export.artifact_name("int8", target, b1)), target,
-                              None, opts.calib_method, calibrate(b1, target), excluded, ops=opts.int8_ops)
+        if in_file[0] is not excluded:
+            # a later try overwrote the file: write the chosen one again
+            q = quantize.quantize(pre_q[b1], qpath, target, None, opts.calib_method, calibrate(b1, target), excluded,
+                                  ops=opts.int8_ops)
         gate_doc = {"split": gate_ds.split, "dataset": gate_ds.name, "images": len(gate_ds), "budget_points": opts.budget,
                     "passed": cmp_["top1_drop_points"] <= opts.budget, "tries": tries, "final": cmp_,
                     "kept_in_float": [n for n in excluded if n not in silu],
