@@ -44,3 +44,13 @@ def write_text(path, text):
 
 def write_json(path, obj, indent=2):
     write_text(path, json.dumps(obj, indent=indent, sort_keys=False) + "\n")
+
+
+def save_figure(plt, fig, path):
+    """Lay out a matplotlib figure, write it as PNG atomically and close it (``plt`` is the
+    caller's ``matplotlib.pyplot``: matplotlib is optional and imported by the caller)."""
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from .atomic import atomic_path, write_json
+from .atomic import save_figure, write_json
 
 
 def summary_lines(rep, header):
@@ -41,10 +41,7 @@ def plot_confusion(path, cm, row_names, col_names, title):
         for j in range(cm.shape[1]):
             ax.text(j, i, "%d\n%.0f%%" % (cm[i, j], 100 * norm[i, j]), ha="center", va="center", fontsize=7,
                     color="white" if norm[i, j] > 0.5 else "black")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(plt, fig, path)
     return True
 
 

@@ -12,7 +12,7 @@ that has it draws them later from the saved JSON (which keeps every latency samp
 
 import numpy as np
 
-from ..atomic import atomic_path
+from ..atomic import save_figure
 
 STAGES = ("read", "detect", "preprocess", "classify", "track", "output")
 MATPLOTLIB_NOTE = "plots skipped: matplotlib is not installed (pip install matplotlib, or draw them on another " \
@@ -39,14 +39,6 @@ def _label(r):
                                 "" if r.get("threads") is None else " t%s" % r["threads"])
 
 
-def _save(plt, fig, path):
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
-
-
 def accuracy_latency(plt, doc, path):
     rows = [r for r in doc["rows"] if r["status"] == "ok" and r.get("accuracy") and r.get("latency")]
     if not rows:
@@ -67,7 +59,7 @@ def accuracy_latency(plt, doc, path):
                                               ", from the manifest" if acc.get("source") == "manifest" else ""))
     ax.set_title("accuracy vs latency: %s" % (doc.get("bundle") or {}).get("name", ""), fontsize=10)
     ax.grid(alpha=0.3)
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 def latency_histogram(plt, doc, path):
@@ -95,7 +87,7 @@ def latency_histogram(plt, doc, path):
     ax.set_ylabel("count")
     ax.legend(fontsize=6, loc="upper right")
     ax.grid(alpha=0.3)
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 def stage_bars(plt, doc, path):
@@ -116,7 +108,7 @@ def stage_bars(plt, doc, path):
     ax.set_xlabel("median ms per frame, by stage")
     ax.set_xlim(0, float(left.max()) * 1.2 if left.max() > 0 else 1)
     ax.legend(fontsize=7, ncol=6, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 def plot_all(doc, base):
