@@ -114,8 +114,9 @@ Examples:
               help="Class-weighted cross-entropy from the training counts.")
 @click.option("--label-smoothing", default=0.0, show_default=True, type=float)
 @click.option("--mixup", default=-1.0, type=float, help="Mixup alpha; 0 off (default: 0.2 with --augment effnet, else 0).")
-@click.option("--augment", default="", type=click.Choice(["", "effvit", "effnet", "none"]),
-              help="Augmentation recipe (default: effvit for efficientvit_m5, effnet for efficientnet_b0_attn).")
+@click.option("--augment", default="", type=click.Choice(["", "fer", "effvit", "effnet", "none"]),
+              help="Augmentation recipe, applied to whole batches (default: fer, the FER2013 record holders': "
+                   "scale, shift, rotation, flip, brightness/contrast, random erasing).")
 @click.option("--soft-labels", is_flag=True, help="Train on label distributions (FER+ votes) instead of majority labels.")
 @click.option("--clip-grad", default=0.0, type=float, help="Clip the gradient norm to this value; 0 off.")
 @click.option("--amp", default="auto", show_default=True, type=click.Choice(["auto", "on", "off"]), help="fp16 AMP on CUDA.")

@@ -24,7 +24,7 @@ def _weights(path):
 def test_resume_is_bit_exact(fer_csv, tmp_path):
     """Two epochs in one go == one epoch, stop, resume for the second (augmentation, mixup,
     dropout, shuffling and a data-loader worker all in play)."""
-    common = TINY + ["--epochs", "2", "--workers", "1", "--mixup", "0.2", "--augment", "effnet", "--patience", "0"]
+    common = TINY + ["--epochs", "2", "--workers", "1", "--mixup", "0.2", "--augment", "fer", "--patience", "0"]
     run_cli("train", *common, "--out", tmp_path / "full", check=True)
     p = run_cli("train", *common, "--out", tmp_path / "split", "--stop-after", "1", check=True)
     assert "--resume" in p.stderr

@@ -5,16 +5,17 @@ import torch
 
 
 class TrainFaces(torch.utils.data.Dataset):
-    """(input, soft target, index) for training: the shared preprocessing's framing and
-    resize, then the augmentation, then the block's normalisation.
+    """(prepared uint8 face, soft target, index) for training: the shared preprocessing's
+    colour, framing and resize (:meth:`Preprocess.prepare`), C x H x W with C = 1 for
+    gray3. Augmentation and normalisation happen on whole batches afterwards
+    (:class:`~edgefer.train.transforms.BatchAugment`, :meth:`normalize`).
 
     Targets are always distributions over the classes (one-hot, label-smoothed, or the
     data set's own soft labels such as FER+ votes), so mixup and weighting work alike."""
 
-    def __init__(self, dataset, preprocess, transform, label_smoothing=0.0, soft_labels=False):
+    def __init__(self, dataset, preprocess, label_smoothing=0.0, soft_labels=False):
         self.ds = dataset
         self.pre = preprocess
-        self.transform = transform
         k = len(dataset.labels)
         if soft_labels and dataset.soft_targets is not None:
             t = dataset.soft_targets.astype(np.float32)
@@ -23,8 +24,8 @@ class TrainFaces(torch.utils.data.Dataset):
         if label_smoothing:
             t = t * (1.0 - label_smoothing) + label_smoothing / k
         self.soft = torch.from_numpy(t)
-        self.mean = torch.tensor(preprocess.mean).view(3, 1, 1)
-        self.std = torch.tensor(preprocess.std).view(3, 1, 1)
+        self.mean = torch.tensor(preprocess.mean).view(1, 3, 1, 1)
+        self.std = torch.tensor(preprocess.std).view(1, 3, 1, 1)
 
     def __len__(self):
         return len(self.ds)
@@ -32,11 +33,14 @@ class TrainFaces(torch.utils.data.Dataset):
     def __getitem__(self, i):
         img = self.pre.prepare(self.ds.image(i), self.ds.box(i))
         t = torch.from_numpy(np.ascontiguousarray(img))
-        t = t[None] if t.ndim == 2 else t.permute(2, 0, 1)
-        x = self.transform(t)
-        if x.shape[0] == 1:
-            x = x.expand(3, -1, -1)
-        return (x - self.mean) / self.std, self.soft[i], i
+        return (t[None] if t.ndim == 2 else t.permute(2, 0, 1)), self.soft[i], i
+
+    def normalize(self, x):
+        """Augmented N x C x H x W in [0, 1] -> the model's N x 3 x H x W input (the block's
+        mean and std, grey copied to three channels as the runtime does)."""
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        return (x - self.mean.to(x.device)) / self.std.to(x.device)
 
 
 def predict_logits(model, dataset, preprocess, device, batch_size=256, indices=None):

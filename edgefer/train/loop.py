@@ -29,7 +29,7 @@ from . import checkpoint, distributed
 from .datasets import TrainFaces, predict_logits
 from .losses import class_weights, mixup, soft_cross_entropy
 from .schedule import DEFAULT_LR, DEFAULT_WD, EarlyStopping, Schedule, build_optimizer
-from .transforms import DEFAULT_MIXUP, DEFAULT_RECIPE, build_train_transform
+from .transforms import DEFAULT_MIXUP, BatchAugment
 
 
 @dataclasses.dataclass
@@ -75,7 +75,7 @@ class TrainConfig:
     def resolved(self):
         c = dataclasses.replace(self)
         if not c.augment:
-            c.augment = DEFAULT_RECIPE.get(c.arch, "effvit")
+            c.augment = "fer"
         if c.mixup < 0:
             c.mixup = DEFAULT_MIXUP[c.augment]
         if c.lr <= 0:
@@ -174,8 +174,8 @@ def _train(cfg, ctx, resume, progress):
         start_epoch, step, history, best = resume["epoch"], resume["step"], list(resume["history"]), dict(resume["best"])
         _say(ctx, "resuming %s after epoch %d (step %d)" % (resume["path"], start_epoch, step))
 
-    train_set = TrainFaces(train_ds, pre, build_train_transform(cfg.augment, cfg.img_size),
-                           cfg.label_smoothing, cfg.soft_labels)
+    train_set = TrainFaces(train_ds, pre, cfg.label_smoothing, cfg.soft_labels)
+    augment = BatchAugment(cfg.augment)
     val_ids = [full.ids[i] for i in val_idx]
     meta = {
         "model": model_cfg,
@@ -219,6 +219,7 @@ def _train(cfg, ctx, resume, progress):
             seed = _seed_epoch(cfg.seed, epoch, ctx.rank)
             rng = np.random.default_rng(seed)
             gen = torch.Generator().manual_seed(seed)
+            aug_gen = torch.Generator().manual_seed(seed + 1)  # its own stream: independent of the loader's draws
             if ctx.distributed:
                 sampler = torch.utils.data.DistributedSampler(train_set, ctx.world_size, ctx.rank, shuffle=True, seed=cfg.seed)
                 sampler.set_epoch(epoch)
@@ -232,7 +233,7 @@ def _train(cfg, ctx, resume, progress):
             bar = tqdm(loader, desc="epoch %d/%d" % (epoch + 1, cfg.epochs), leave=False, dynamic_ncols=True,
                        disable=not (progress and ctx.is_main), file=sys.stderr)
             for x, y, _ in bar:
-                x = x.to(ctx.device, non_blocking=True)
+                x = train_set.normalize(augment(x.to(ctx.device, non_blocking=True), aug_gen))
                 y = y.to(ctx.device, non_blocking=True)
                 x, y = mixup(x, y, cfg.mixup, rng)
                 with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
