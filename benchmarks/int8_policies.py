@@ -18,7 +18,7 @@ import numpy as np
 from edgefer.atomic import write_json, write_text
 from edgefer.bench.timing import time_calls
 from edgefer.export import onnx_export, quantize
-from edgefer.models import create_model
+from edgefer.train.models import create_model
 from edgefer.onnx_predict import onnxruntime, session
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from edgefer.atomic import write_json, write_text
 from edgefer.bench.timing import time_calls
-from edgefer.export.bundle import Bundle
+from edgefer.bundle import Bundle
 from edgefer.onnx_predict import onnxruntime, session
 
 

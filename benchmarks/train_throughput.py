@@ -22,7 +22,7 @@ import torch
 
 from edgefer.atomic import write_json, write_text
 from edgefer.data import open_dataset
-from edgefer.models import create_model
+from edgefer.train.models import create_model
 from edgefer.preprocess import Preprocess
 from edgefer.train.datasets import TrainFaces
 from edgefer.train.losses import class_weights, soft_cross_entropy

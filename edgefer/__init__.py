@@ -20,7 +20,7 @@ _LAZY = {
     "create_detector": ("edgefer.runtime.detectors", "create_detector"),
     "open_source": ("edgefer.runtime.sources", "open_source"),
     "open_sinks": ("edgefer.runtime.sinks", "open_sinks"),
-    "Bundle": ("edgefer.export.bundle", "Bundle"),
+    "Bundle": ("edgefer.bundle", "Bundle"),
 }
 
 __all__ = ["__version__"] + sorted(_LAZY)

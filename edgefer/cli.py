@@ -5,7 +5,6 @@ import os
 import sys
 
 import click
-import numpy as np
 
 from . import __version__
 from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EdgeferError
@@ -181,95 +180,18 @@ Examples:
 @click.option("--batch-size", default=256, show_default=True, type=int)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda (checkpoints).")
 def eval_cmd(model, data, labels, ferplus_csv, split, out, allow_train_split, batch_size, device):
+    from . import evaluation
+
     if os.path.isfile(os.path.join(model, "manifest.json")) or model.rstrip("/").endswith(".edgefer"):
-        return _eval_bundle(model, data, labels, ferplus_csv, split, out, allow_train_split)
-    from . import evaluation
-    from .report import summary_lines, write_report
-
+        out = evaluation.evaluate_bundle(model, data, split, labels, ferplus_csv, out, allow_train_split, say=click.echo)
+        click.echo("wrote %s" % out)
+        return
     _host_stack("evaluating a checkpoint")
-    import torch
+    from .train.evaluate import evaluate_checkpoint
 
-    from .preprocess import Preprocess
-    from .train import checkpoint
-    from .train.datasets import predict_logits
-
-    ckpt = checkpoint.load(model)
-    info = dict(ckpt["data"], labels=ckpt["labels"]["names"])
-    ds, m2d, names, n_dropped = _open_eval_split(data, labels, ferplus_csv, split, info, allow_train_split)
-    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
-    net = checkpoint.build_model(ckpt).to(dev)
-    desc = "%s (%s, %d px, epoch %d)" % (ckpt["path"], ckpt["model"]["arch"], ckpt["model"]["img_size"], ckpt["epoch"])
-    pre = Preprocess.from_dict(ckpt["preprocess"])
-    logits = predict_logits(net, ds, pre, dev, batch_size=batch_size)
-    rep = evaluation.score(logits, ds.targets, m2d, names)
-    out = out or evaluation.default_out_dir(model, ds)
-    context = {"model": ckpt["path"], "arch": ckpt["model"]["arch"], "data": ds.path, "dataset": ds.name,
-               "label_protocol": ds.labels.name, "split": ds.split, "excluded_images": n_dropped}
-    paths = write_report(out, rep, context)
-    for line in summary_lines(rep, evaluation.header_lines(ds, desc, n_dropped)):
-        click.echo(line)
+    paths = evaluate_checkpoint(model, data, split, labels, ferplus_csv, out, allow_train_split, batch_size, device,
+                                say=click.echo)
     click.echo("wrote " + ", ".join(paths))
-
-
-def _open_eval_split(data, labels, ferplus_csv, split, info, allow_train_split):
-    """The data to evaluate on, with the guard rails (training split, validation slice)."""
-    from . import evaluation
-    from .data import open_dataset
-
-    opts = {"ferplus_csv": ferplus_csv} if ferplus_csv else {}
-    val_slice = split.lower() == "val" and info.get("val_ids") is not None
-    ds = open_dataset(data, labels=labels, split=info["train_split"] if val_slice else split, **opts)
-    if val_slice:
-        if not allow_train_split:
-            raise EdgeferError("--split val is the validation slice the model was selected on; pass "
-                               "--allow-train-split to evaluate it anyway (it is not a test result)")
-        ds = ds.subset(ds.index_of(info["val_ids"]), split=ds.split + ":val")
-    else:
-        evaluation.check_split(ds, info, allow_train_split)
-    keep, m2d, names = evaluation.align_labels(info["labels"], ds)
-    n_dropped = int((~keep).sum())
-    if n_dropped:
-        ds = ds.subset(np.flatnonzero(keep))
-    return ds, m2d, names, n_dropped
-
-
-def _eval_bundle(path, data, labels, ferplus_csv, split, out, allow_train_split):
-    """Every artifact of a bundle with ONNX Runtime (device side: no torch)."""
-    from . import evaluation
-    from .export.bundle import Bundle
-    from .onnx_predict import predict
-    from .report import summary_lines, write_report
-
-    b = Bundle.load(path)
-    prov = b.manifest["provenance"]
-    info = {"train_split": prov["train_split"], "val_ids": prov.get("val_ids"), "labels": b.labels}
-    ds, m2d, names, n_dropped = _open_eval_split(data, labels or b.manifest["model"]["label_protocol"], ferplus_csv,
-                                                 split, info, allow_train_split)
-    out = out or os.path.join(path, "..", os.path.basename(path.rstrip("/")) + "-eval",
-                              "%s-%s-%s" % (ds.name, ds.labels.name, ds.split.replace(":", "-")))
-    rows = []
-    for a in b.artifacts:
-        desc = "%s (%s %s, target %s, batch %s)" % (a["file"], b.manifest["model"]["architecture"], a["precision"],
-                                                   a["target"], a["batch"])
-        logits = predict(b.file(a), ds, b.preprocess)
-        rep = evaluation.score(logits, ds.targets, m2d, names)
-        context = {"model": os.path.join(path, a["file"]), "bundle": path, "artifact": a["file"],
-                   "precision": a["precision"], "target": a["target"], "batch": a["batch"], "data": ds.path,
-                   "dataset": ds.name, "label_protocol": ds.labels.name, "split": ds.split,
-                   "excluded_images": n_dropped}
-        write_report(os.path.join(out, os.path.splitext(a["file"])[0]), rep, context)
-        for line in summary_lines(rep, evaluation.header_lines(ds, desc, n_dropped)):
-            click.echo(line)
-        click.echo("")
-        rows.append(dict(context, top1=rep["top1"], macro_f1=rep["macro_f1"], n=rep["n"]))
-    from .atomic import write_json
-
-    write_json(os.path.join(out, "summary.json"), rows)
-    click.echo("%-28s %-6s %-9s %-5s %7s %8s" % ("artifact", "prec", "target", "batch", "top-1", "macro-F1"))
-    for r in rows:
-        click.echo("%-28s %-6s %-9s %-5s %6.2f%% %8.3f" % (r["artifact"], r["precision"], r["target"], r["batch"],
-                                                          100 * r["top1"], r["macro_f1"]))
-    click.echo("wrote %s" % os.path.abspath(out))
 
 
 EXPORT_HELP = """Export a checkpoint to a bundle NAME.edgefer/: FP32 ONNX (the reference), optional
@@ -296,7 +218,7 @@ Examples:
 @click.argument("checkpoint", type=click.Path())
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Bundle folder (default: RUN/RUN.edgefer).")
 @click.option("--name", default=None, help="Bundle name (default: the run folder's name).")
-@click.option("--profile", default=None, help="Device profile: a name from export/ (e.g. rpi5, jetson-orin-nano) or a file.")
+@click.option("--profile", default=None, help="Device profile: a name from edgefer/export/devices/ (e.g. rpi5, jetson-orin-nano) or a file.")
 @click.option("--opset", default=None, type=int, help="ONNX opset (default 17: TensorRT 8.5 on JetPack 5 reads up to 17).")
 @click.option("--img-size", default=None, type=int,
               help="Input size (default: the size it was trained at; others are resized and re-measured).")

@@ -50,3 +50,11 @@ def require(module, why, install):
         raise MissingDependencyError(
             "%s needs the Python package '%s' (%s); install it with: %s" % (why, module, exc, install)
         ) from None
+
+
+def reason(exc):
+    """An exception as one line: an EdgeferError's message, else ``Type: first line``."""
+    if isinstance(exc, EdgeferError):
+        return str(exc)
+    text = str(exc).strip().splitlines()
+    return "%s: %s" % (type(exc).__name__, text[0][:300]) if text else type(exc).__name__

@@ -1,10 +1,18 @@
-"""``edgefer eval``: a model's accuracy on a named split, with the guard rails that keep
-reported numbers honest (no training split, no validation slice, unless asked)."""
+"""Evaluation (``edgefer eval``, ``edgefer bench``): a model's accuracy on a named split, with
+the guard rails that keep reported numbers honest (no training split, no validation slice,
+unless asked).
+
+The one evaluation library: :func:`open_split` opens the data exactly as every evaluator
+does, :func:`evaluate` scores logits and writes the report, :func:`evaluate_bundle` runs
+every artifact of a bundle (ONNX Runtime, no torch). A checkpoint's logits come from the
+training stack (:func:`edgefer.train.evaluate.evaluate_checkpoint` calls :func:`evaluate`),
+so this module stays on the device side, at the bottom of the layers (ARCHITECTURE.md)."""
 
 import os
 
 import numpy as np
 
+from .atomic import write_json
 from .errors import EdgeferError
 from .labels import label_set_from_names, mapping
 from .metrics import classification_report
@@ -51,3 +59,76 @@ def header_lines(dataset, model_desc, n_dropped):
 def default_out_dir(model_path, dataset):
     base = model_path if os.path.isdir(model_path) else os.path.dirname(os.path.abspath(model_path))
     return os.path.join(base, "eval", "%s-%s-%s" % (dataset.name, dataset.labels.name, dataset.split.replace(":", "-")))
+
+
+def bundle_info(bundle):
+    """What :func:`open_split` needs to know about a bundle's model (its ``data`` block)."""
+    prov = bundle.manifest["provenance"]
+    return {"train_split": prov["train_split"], "val_ids": prov.get("val_ids"), "labels": bundle.labels}
+
+
+def open_split(data, labels, ferplus_csv, split, info, allow_train_split):
+    """The data to evaluate on, with the guard rails (training split, validation slice).
+
+    ``info``: the model's data block (``train_split``, ``val_ids``, ``labels``). Returns
+    (data set, model->data label map, class names, images left out)."""
+    from .data import open_dataset
+
+    opts = {"ferplus_csv": ferplus_csv} if ferplus_csv else {}
+    val_slice = split.lower() == "val" and info.get("val_ids") is not None
+    ds = open_dataset(data, labels=labels, split=info["train_split"] if val_slice else split, **opts)
+    if val_slice:
+        if not allow_train_split:
+            raise EdgeferError("--split val is the validation slice the model was selected on; pass "
+                               "--allow-train-split to evaluate it anyway (it is not a test result)")
+        ds = ds.subset(ds.index_of(info["val_ids"]), split=ds.split + ":val")
+    else:
+        check_split(ds, info, allow_train_split)
+    keep, m2d, names = align_labels(info["labels"], ds)
+    n_dropped = int((~keep).sum())
+    if n_dropped:
+        ds = ds.subset(np.flatnonzero(keep))
+    return ds, m2d, names, n_dropped
+
+
+def evaluate(logits, ds, m2d, names, n_dropped, out, context, desc, say=print):
+    """Score ``logits`` on ``ds``, write ``metrics.json`` and ``confusion.png`` to ``out``
+    and ``say`` the summary; returns (report, written paths)."""
+    from .report import summary_lines, write_report
+
+    rep = score(logits, ds.targets, m2d, names)
+    paths = write_report(out, rep, dict(context, data=ds.path, dataset=ds.name, label_protocol=ds.labels.name,
+                                        split=ds.split, excluded_images=n_dropped))
+    for line in summary_lines(rep, header_lines(ds, desc, n_dropped)):
+        say(line)
+    return rep, paths
+
+
+def evaluate_bundle(path, data, split, labels=None, ferplus_csv=None, out=None, allow_train_split=False, say=print):
+    """Every artifact of a bundle with ONNX Runtime (device side: no torch): a report per
+    artifact, ``summary.json`` and a table; returns the report folder."""
+    from .bundle import Bundle
+    from .onnx_predict import predict
+
+    b = Bundle.load(path)
+    ds, m2d, names, n_dropped = open_split(data, labels or b.manifest["model"]["label_protocol"], ferplus_csv, split,
+                                           bundle_info(b), allow_train_split)
+    out = out or os.path.join(path, "..", os.path.basename(path.rstrip("/")) + "-eval",
+                              "%s-%s-%s" % (ds.name, ds.labels.name, ds.split.replace(":", "-")))
+    rows = []
+    for a in b.artifacts:
+        desc = "%s (%s %s, target %s, batch %s)" % (a["file"], b.manifest["model"]["architecture"], a["precision"],
+                                                   a["target"], a["batch"])
+        context = {"model": os.path.join(path, a["file"]), "bundle": path, "artifact": a["file"],
+                   "precision": a["precision"], "target": a["target"], "batch": a["batch"]}
+        rep, _ = evaluate(predict(b.file(a), ds, b.preprocess), ds, m2d, names, n_dropped,
+                          os.path.join(out, os.path.splitext(a["file"])[0]), context, desc, say)
+        say("")
+        rows.append(dict(context, data=ds.path, dataset=ds.name, label_protocol=ds.labels.name, split=ds.split,
+                         excluded_images=n_dropped, top1=rep["top1"], macro_f1=rep["macro_f1"], n=rep["n"]))
+    write_json(os.path.join(out, "summary.json"), rows)
+    say("%-28s %-6s %-9s %-5s %7s %8s" % ("artifact", "prec", "target", "batch", "top-1", "macro-F1"))
+    for r in rows:
+        say("%-28s %-6s %-9s %-5s %6.2f%% %8.3f" % (r["artifact"], r["precision"], r["target"], r["batch"],
+                                                   100 * r["top1"], r["macro_f1"]))
+    return os.path.abspath(out)

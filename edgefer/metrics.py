@@ -3,8 +3,9 @@
 import numpy as np
 
 
-def softmax(logits):
-    z = np.asarray(logits, np.float64)
+def softmax(logits, dtype=np.float64):
+    """Row-wise softmax of N x C logits, computed in ``dtype`` (float32 in the runtime)."""
+    z = np.asarray(logits, dtype)
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)

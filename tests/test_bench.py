@@ -2,7 +2,7 @@
 accuracy equal to `edgefer eval`, the documented JSON schema, rows that say why a backend
 cannot run, per-frame stage records of the pipeline benchmark, and no torch on the device.
 
-Speed is never asserted here (DESIGN.md: numbers live in benchmarks/); the runs are short."""
+Speed is never asserted here (ARCHITECTURE.md: numbers live in benchmarks/); the runs are short."""
 
 import csv
 import json

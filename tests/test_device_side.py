@@ -1,4 +1,4 @@
-"""The device-side rules of DESIGN.md: no torch at import, Python 3.8 syntax."""
+"""The device-side rules of ARCHITECTURE.md: no torch at import, Python 3.8 syntax."""
 
 import os
 import shutil
@@ -21,7 +21,8 @@ sys.meta_path.insert(0, Block())
 DEVICE_MODULES = ["edgefer", "edgefer.cli", "edgefer.data", "edgefer.data.fer2013", "edgefer.data.rafdb",
                   "edgefer.data.affectnet", "edgefer.data.folder", "edgefer.data.splits", "edgefer.preprocess",
                   "edgefer.labels", "edgefer.metrics", "edgefer.evaluation", "edgefer.report", "edgefer.onnx_predict",
-                  "edgefer.export.bundle", "edgefer.export.calibration", "edgefer.export.tensorrt_build",
+                  "edgefer.bundle", "edgefer.export.bundle", "edgefer.export.calibration", "edgefer.runtime.tensorrt_engine",
+                  "edgefer.runtime.cuda",
                   "edgefer.jsonfile", "edgefer.runtime", "edgefer.runtime.types", "edgefer.runtime.detectors",
                   "edgefer.runtime.classifier", "edgefer.runtime.tracking", "edgefer.runtime.pipeline",
                   "edgefer.runtime.sources", "edgefer.runtime.sinks", "edgefer.runtime.overlay", "edgefer.runtime.serve",
@@ -62,8 +63,8 @@ def test_device_side_is_python38():
     files = ["edgefer/__init__.py", "edgefer/__main__.py", "edgefer/cli.py", "edgefer/errors.py", "edgefer/deps.py",
              "edgefer/labels.py", "edgefer/preprocess.py", "edgefer/metrics.py", "edgefer/atomic.py",
              "edgefer/cache.py", "edgefer/report.py", "edgefer/evaluation.py", "edgefer/data", "edgefer/onnx_predict.py",
-             "edgefer/jsonfile.py", "edgefer/export/__init__.py", "edgefer/export/bundle.py",
-             "edgefer/export/calibration.py", "edgefer/export/tensorrt_build.py", "edgefer/runtime", "edgefer/bench"]
+             "edgefer/jsonfile.py", "edgefer/bundle.py", "edgefer/export/__init__.py", "edgefer/export/bundle.py",
+             "edgefer/export/calibration.py", "edgefer/runtime", "edgefer/bench"]
     p = subprocess.run([vermin, "-t=3.8-", "--no-tips", "--violations", "--eval-annotations"] + files,
                        capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stdout + p.stderr

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch", reason="export needs the train extra (torch
 
 from conftest import FER_CSV, ROOT, run_cli  # noqa: E402
 from edgefer.errors import EdgeferError  # noqa: E402
-from edgefer.export.bundle import Bundle  # noqa: E402
+from edgefer.bundle import Bundle  # noqa: E402
 
 from conftest import SAMPLE, _export  # noqa: E402
 
@@ -130,7 +130,7 @@ def test_b0_bundle(b0_bundle):
 def test_manifest_validates_and_describes_every_artifact(vit_bundle):
     import jsonschema
 
-    from edgefer.export.bundle import SCHEMA_FILE
+    from edgefer.bundle import SCHEMA_FILE
 
     b = Bundle.load(vit_bundle)
     with open(SCHEMA_FILE) as f:

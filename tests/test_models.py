@@ -3,8 +3,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="the model factory needs the train extra (torch, timm)")
 
 from edgefer.errors import EdgeferError  # noqa: E402
-from edgefer.models import create_model  # noqa: E402
-from edgefer.models.attention import SpatialAttention  # noqa: E402
+from edgefer.train.models import create_model  # noqa: E402
+from edgefer.train.models.attention import SpatialAttention  # noqa: E402
 
 
 @pytest.mark.parametrize("arch", ["efficientvit_m5", "efficientnet_b0_attn"])

@@ -1,4 +1,4 @@
-"""edgefer.export.tensorrt_build against FAKE ``tensorrt`` modules (no GPU, no TensorRT here).
+"""edgefer.runtime.tensorrt_engine against FAKE ``tensorrt`` modules (no GPU, no TensorRT here).
 
 Two generations are faked from NVIDIA's Python API reference:
 
@@ -28,7 +28,7 @@ import pytest
 
 from conftest import ROOT
 from edgefer.errors import EdgeferError, MissingDependencyError
-from edgefer.export import tensorrt_build as tb
+from edgefer.runtime import tensorrt_engine as tb
 
 SHA_A = "a" * 64
 
@@ -308,6 +308,17 @@ def make_pycuda(capability=(8, 7)):
     def memcpy_htod(dest, src):
         rec("memcpy_htod", int(dest), np.array(src, copy=True))
 
+    class Context(object):  # the primary context (edgefer's CUDA layer never uses autoinit)
+        def push(self):
+            rec("Context.push")
+
+        @staticmethod
+        def pop():
+            rec("Context.pop")
+
+        def detach(self):
+            rec("Context.detach")
+
     class Device(object):
         def __init__(self, index):
             rec("Device", index)
@@ -315,7 +326,11 @@ def make_pycuda(capability=(8, 7)):
         def compute_capability(self):
             return capability
 
-    driver.mem_alloc, driver.memcpy_htod, driver.Device = mem_alloc, memcpy_htod, Device
+        def retain_primary_context(self):
+            rec("retain_primary_context")
+            return Context()
+
+    driver.mem_alloc, driver.memcpy_htod, driver.Device, driver.Context = mem_alloc, memcpy_htod, Device, Context
     driver.init = lambda: rec("init")
     return pycuda
 
@@ -773,7 +788,7 @@ def test_module_imports_without_torch_or_tensorrt_and_is_py38():
         "        if name.split('.')[0] in ('torch', 'tensorrt', 'pycuda', 'cuda', 'onnx'):\n"
         "            raise ImportError('blocked: ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import edgefer.export.tensorrt_build\n"
+        "import edgefer.runtime.tensorrt_engine\n"
         "print(sorted(k for k in sys.modules if k.split('.')[0] in ('torch', 'tensorrt', 'pycuda', 'cuda')))\n"
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
@@ -781,7 +796,7 @@ def test_module_imports_without_torch_or_tensorrt_and_is_py38():
     vermin = os.path.join(os.path.dirname(sys.executable), "vermin")
     if not os.path.exists(vermin):
         pytest.fail("vermin is missing: install the dev extra (pip install -e '.[dev]')")
-    p = subprocess.run([vermin, "-t=3.8-", "--no-tips", "--violations", "edgefer/export/tensorrt_build.py"],
+    p = subprocess.run([vermin, "-t=3.8-", "--no-tips", "--violations", "edgefer/runtime/tensorrt_engine.py", "edgefer/runtime/cuda.py"],
                        capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stdout + p.stderr
 

@@ -19,7 +19,7 @@ The fake GPU really holds bytes: copies move numpy data, and the fake engine com
 (a fixed linear layer on the mean of each channel) from the bytes in its input buffer. Work
 queued on a stream runs only at synchronize, as on a GPU, so a runner that reads results
 before synchronizing, or copies from memory that is not page-locked, fails here. The engine
-build goes through the real ``tensorrt_build.get_engine`` with the fake builder of
+build goes through the real ``tensorrt_engine.get_engine`` with the fake builder of
 ``test_tensorrt_build``.
 """
 
@@ -34,7 +34,7 @@ import pytest
 
 from conftest import ROOT
 from edgefer.errors import EdgeferError, MissingDependencyError
-from edgefer.export import tensorrt_build as tb
+from edgefer.runtime import tensorrt_engine as tb
 from edgefer.runtime import tensorrt_runner as tr
 from test_tensorrt_build import CUDA_MODULES, make_trt, sha, use_cudart, write_model
 

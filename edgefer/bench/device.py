@@ -272,7 +272,7 @@ def cuda():
         out["gpus"] = gpus
     if _installed("tensorrt") or smi or os.path.exists("/etc/nv_tegra_release"):
         try:
-            from ..export.tensorrt_build import compute_capability
+            from ..runtime.tensorrt_engine import compute_capability
 
             out["compute_capability"] = compute_capability()
         except Exception:  # noqa: BLE001

@@ -23,16 +23,14 @@ import os
 
 import numpy as np
 
-from .. import __version__
-from ..errors import EdgeferError
-from ..export.bundle import Bundle, sha256_file
+from .. import __version__, evaluation
+from ..errors import EdgeferError, reason
+from ..bundle import Bundle, sha256_file
+from ..runtime.classifier import BACKENDS, PROVIDERS, make_runner
 from . import device, timing
 
 SCHEMA_VERSION = 1
-BACKENDS = ("onnxruntime", "onnxruntime-cuda", "onnxruntime-tensorrt", "tensorrt")
 PRECISIONS = ("fp32", "fp16", "int8")
-_PROVIDER = {"onnxruntime": "CPUExecutionProvider", "onnxruntime-cuda": "CUDAExecutionProvider",
-             "onnxruntime-tensorrt": "TensorrtExecutionProvider"}
 _ACC_CHUNK = 256
 
 
@@ -40,41 +38,27 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def _reason(exc):
-    if isinstance(exc, EdgeferError):
-        return str(exc)
-    text = str(exc).strip().splitlines()
-    return "%s: %s" % (type(exc).__name__, text[0][:300]) if text else type(exc).__name__
+_reason = reason
 
 
 # ------------------------------------------------------------------------------- availability
 
 def backend_problem(backend):
     """None when ``backend`` can run here, else why not (one line)."""
-    if backend in _PROVIDER:
+    if backend in PROVIDERS:
         try:
             import onnxruntime as ort
         except ImportError:
             return "onnxruntime not installed (pip install 'edgefer[cpu]'; on a Jetson NVIDIA's onnxruntime-gpu wheel)"
         providers = list(ort.get_available_providers())
-        if _PROVIDER[backend] not in providers:
+        if PROVIDERS[backend][0] not in providers:
             return ("ONNX Runtime %s has no %s (providers: %s); it needs onnxruntime-gpu and an NVIDIA GPU"
-                    % (ort.__version__, _PROVIDER[backend], ", ".join(providers)))
+                    % (ort.__version__, PROVIDERS[backend][0], ", ".join(providers)))
         return None
     if backend == "tensorrt":
-        try:
-            import tensorrt  # noqa: F401
-        except ImportError:
-            return "TensorRT not installed (no Python module tensorrt; it comes with JetPack or pip install tensorrt)"
-        except Exception as exc:  # noqa: BLE001 - a broken install
-            return "TensorRT cannot be imported: %s" % _reason(exc)
-        try:
-            from ..export.tensorrt_build import compute_capability
+        from ..runtime.tensorrt_engine import unavailable_reason
 
-            compute_capability()
-        except Exception as exc:  # noqa: BLE001
-            return "TensorRT is installed but no NVIDIA GPU was found (%s)" % _reason(exc)[:200]
-        return None
+        return unavailable_reason()
     raise EdgeferError("--backend %r: expected one of %s" % (backend, ", ".join(BACKENDS + ("all",))))
 
 
@@ -112,11 +96,9 @@ class _Runner(object):
 
 
 class _OrtRunner(_Runner):
-    def __init__(self, path, backend, threads):
-        from ..runtime.classifier import OnnxRuntimeRunner, _providers_for
-
-        self.inner = OnnxRuntimeRunner(path, threads=threads, providers=_providers_for(backend))
-        want = _PROVIDER[backend]
+    def __init__(self, bundle, artifact, backend, threads):
+        self.inner = make_runner(bundle, artifact, backend, threads=threads)
+        want = PROVIDERS[backend][0]
         got = self.inner.providers[0] if self.inner.providers else "none"
         if got != want:
             raise EdgeferError("ONNX Runtime fell back to %s: %s could not be used for this model" % (got, want))
@@ -142,13 +124,7 @@ def _ort_version():
 
 class _TrtRunner(_Runner):
     def __init__(self, bundle, artifact):
-        from ..runtime.tensorrt_runner import TensorRTClassifier
-
-        model = bundle.manifest["model"]
-        self.inner = TensorRTClassifier(bundle.file(artifact), artifact["sha256"], artifact["precision"],
-                                        batch=artifact.get("batch"), input_size=bundle.preprocess.size,
-                                        input_name=model.get("input", {}).get("name"),
-                                        output_name=model.get("output", {}).get("name"))
+        self.inner = make_runner(bundle, artifact, "tensorrt")
         self.provider = "TensorRT %s (%s)" % (self.inner.tensorrt_version, self.inner.cuda_library)
         self.batch = self.inner.batch
         self.file = self.inner.engine_path
@@ -182,14 +158,11 @@ class EvalData(object):
 
     @classmethod
     def open(cls, bundle, data, labels=None, ferplus_csv=None, split=None, allow_train_split=False):
-        from ..cli import _open_eval_split  # the very code `edgefer eval BUNDLE` uses
-
         if not split:
             raise EdgeferError("--data needs --split (e.g. PublicTest): accuracy is reported on a named split")
-        prov = bundle.manifest["provenance"]
-        info = {"train_split": prov["train_split"], "val_ids": prov.get("val_ids"), "labels": bundle.labels}
-        return cls(*_open_eval_split(data, labels or bundle.manifest["model"]["label_protocol"], ferplus_csv or "",
-                                     split, info, allow_train_split))
+        # the very code `edgefer eval BUNDLE` uses
+        return cls(*evaluation.open_split(data, labels or bundle.manifest["model"]["label_protocol"], ferplus_csv or "",
+                                          split, evaluation.bundle_info(bundle), allow_train_split))
 
     def describe(self):
         ds = self.dataset
@@ -197,8 +170,6 @@ class EvalData(object):
                 "images": int(len(ds)), "excluded_images": int(self.n_dropped)}
 
     def score(self, logits):
-        from .. import evaluation
-
         rep = evaluation.score(logits, self.dataset.targets, self.m2d, self.names)
         ds = self.dataset
         return {"top1": rep["top1"], "macro_f1": rep["macro_f1"], "images": int(rep["n"]), "source": "measured",
@@ -355,7 +326,7 @@ def benchmark_model(bundle, data=None, labels=None, ferplus_csv=None, split=None
                 runner = None
                 try:
                     log("%s on %s%s ..." % (a["file"], be, "" if th is None else ", %d thread(s)" % th))
-                    runner = _TrtRunner(b, a) if be == "tensorrt" else _OrtRunner(b.file(a), be, th)
+                    runner = _TrtRunner(b, a) if be == "tensorrt" else _OrtRunner(b, a, be, th)
                     row["provider"] = runner.provider
                     if runner.file:
                         row["file"] = os.path.basename(runner.file)
@@ -434,7 +405,7 @@ def _pytorch_rows(b, checkpoint, ev, inputs, threads, tb, opts, log, notes):
         import torch
 
         from ..train import checkpoint as ckpt_mod
-        from ..train.datasets import predict_logits
+        from ..train.evaluate import checkpoint_logits
 
         sha = b.manifest.get("provenance", {}).get("checkpoint_sha256")
         if sha and sha256_file(path) != sha:
@@ -446,10 +417,7 @@ def _pytorch_rows(b, checkpoint, ev, inputs, threads, tb, opts, log, notes):
         if ev is not None:
             log("  accuracy on %d images" % len(ev.dataset))
             # `edgefer eval CHECKPOINT`'s code (on the CPU), at torch's default thread count.
-            from ..preprocess import Preprocess
-
-            pre = Preprocess.from_dict(ck["preprocess"])
-            row["accuracy"] = ev.score(predict_logits(net, ev.dataset, pre, torch.device("cpu"), batch_size=256))
+            row["accuracy"] = ev.score(checkpoint_logits(ck, ev.dataset, "cpu", batch_size=256, net=net))
         else:
             row["accuracy"] = _manifest_accuracy(b.find(precision="fp32")[0]) if b.find(precision="fp32") else None
             if row["accuracy"]:

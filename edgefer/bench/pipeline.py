@@ -19,7 +19,7 @@ import os
 import time
 
 from .. import __version__
-from ..errors import EdgeferError
+from ..errors import EdgeferError, reason
 from . import device, timing
 from .resources import Usage
 
@@ -31,11 +31,7 @@ MIN_FRAMES = 100
 MIN_SECONDS = 1.0
 
 
-def _reason(exc):
-    if isinstance(exc, EdgeferError):
-        return str(exc)
-    text = str(exc).strip().splitlines()
-    return "%s: %s" % (type(exc).__name__, text[0][:300]) if text else type(exc).__name__
+_reason = reason
 
 
 def _stage_stats(values):
@@ -132,7 +128,7 @@ def benchmark_pipeline(source, bundle="default", detectors=None, detector_model=
     row (default: the whole file; 300 for a live source), after ``warmup_frames``.
     ``source_options``: ``width``, ``height``, ``fps`` ... for :func:`open_source`;
     ``pipeline_options``: other :class:`Pipeline` keywords (``score_threshold``, ...)."""
-    from ..export.bundle import Bundle
+    from ..bundle import Bundle
     from ..runtime.pipeline import Pipeline, resolve_bundle
     from ..runtime.sources import open_source
 

@@ -21,6 +21,7 @@ from ..errors import EdgeferError
 from ..evaluation import align_labels
 from ..metrics import classification_report
 from ..onnx_predict import predict, session
+from ..bundle import Bundle, sha256_file
 from ..preprocess import Preprocess
 from . import bundle, calibration, gate, onnx_export, quantize
 
@@ -165,7 +166,7 @@ def run(checkpoint_path, opts):
                 json.dump(calib_doc, f, indent=1)
             manifest["calibration_file"] = "calibration.json"
         path = bundle.write(out, manifest, files)
-        bundle.Bundle.load(path)  # verify what was written
+        Bundle.load(path)  # verify what was written
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if opts.trt:
@@ -179,9 +180,9 @@ def build_engines(path, opts):
     FP16 from the FP16 ONNX; INT8 from the S8S8 QDQ ONNX (``trt_int8_mode="qdq"``, TensorRT
     >= 8.0, the only INT8 path on >= 10.1), or from the FP32 ONNX with an entropy calibrator
     fed by the bundle's calibration ids (``"calibrator"``, TensorRT 8.x; needs the data)."""
-    from . import tensorrt_build as tb
+    from ..runtime import tensorrt_engine as tb
 
-    b = bundle.Bundle.load(path)
+    b = Bundle.load(path)
     built = []
     common = {"workspace_mb": opts.trt_workspace_mb, "dla_core": opts.dla_core}
     for a in b.artifacts:
@@ -204,7 +205,7 @@ def _resize(ck, model, pre, size):
     """The model at another input size than it was trained at. Convolutional nets take any
     size; EfficientViT's attention-bias tables are resized by timm's own checkpoint filter.
     Accuracy at the new size is measured like any other (it usually drops)."""
-    from ..models import create_model
+    from ..train.models import create_model
 
     cfg = dict(ck["model"], img_size=int(size))
     resized = create_model(cfg["arch"], cfg["num_classes"], cfg["img_size"], cfg["drop_rate"])
@@ -223,23 +224,7 @@ def _resize(ck, model, pre, size):
 
 def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
     """Calibrate, quantize each target and batch, and run the accuracy gate."""
-    calib_data = opts.calib_data or info["path"]
-    train_ds = open_dataset(calib_data, labels=info["label_protocol"], split=info["train_split"])
-    same_data = os.path.abspath(calib_data) == info["path"]
-    exclude = info["val_ids"] if same_data else []
-    cpath, cdoc = calibration.make_or_load(train_ds, opts.calib_dir, opts.calib_size, opts.calib_seed, exclude)
-    _log("calibration: %d class-balanced %s images (%s), method %s" % (cdoc["size"], train_ds.split, cpath,
-                                                                    opts.calib_method))
-    # the gate measures on the validation slice: held out from training, and not the test split
-    if same_data:
-        gate_ds = train_ds.subset(train_ds.index_of(info["val_ids"]), split=train_ds.split + ":val")
-    else:
-        gate_ds = open_dataset(info["path"], labels=info["label_protocol"], split=info["train_split"])
-        gate_ds = gate_ds.subset(gate_ds.index_of(info["val_ids"]), split=gate_ds.split + ":val")
-    if opts.gate_limit and opts.gate_limit < len(gate_ds):
-        from ..data.splits import stratified_sample
-
-        gate_ds = gate_ds.subset(stratified_sample(gate_ds.targets, total=opts.gate_limit, seed=0))
+    train_ds, gate_ds, cpath, cdoc = _int8_data(opts, info)
     _, gm2d, gnames = align_labels(ck["labels"]["names"], gate_ds)
     pre_q = {}
     for b in batches:
@@ -266,19 +251,8 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
     b1 = batches[0]
     for target in opts.targets:
         base = list(silu) if target == "cpu" else []
-        # Conv/Gemm nodes int8 cannot represent (predicted output SQNR from the calibration
-        # images and ranges) stay float from the first try on
-        low = []
-        if opts.int8_min_sqnr_db is not None:
-            sq = quantize.node_sqnr(pre_q[b1], calibration.batches(train_ds, cdoc["ids"], pre, b1),
-                                    quantize.read_ranges(calibrate(b1, target)), target, opts.int8_ops, base)
-            low = [n for n, db in sorted(sq.items(), key=lambda kv: kv[1]) if db < opts.int8_min_sqnr_db]
-            _log("int8 %s: %d of %d Conv/Gemm nodes stay float (predicted SQNR below %.0f dB)%s" % (
-                target, len(low), len(sq), opts.int8_min_sqnr_db,
-                ": " + ", ".join("%s %.1f dB" % (n, sq[n]) for n in low[:8]) + (" ..." if len(low) > 8 else "")
-                if low else ""))
+        low = _low_sqnr_nodes(opts, target, pre_q[b1], train_ds, cdoc, pre, b1, calibrate(b1, target), base)
         base += low
-        excluded = list(base)
         qpath = os.path.join(work, onnx_export.artifact_name("int8", target, b1))
         in_file = [None]  # the excluded-node list the INT8 file at qpath was last written with
 
@@ -290,45 +264,14 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
             return q_, gate.compare(fp32_gate, predict(qpath, gate_ds, pre, threads=opts.threads), gate_ds.targets,
                                     gnames, gm2d)
 
-        ranked = None
-        tries = []
-        for attempt in range(opts.gate_tries + 1):
-            q, cmp_ = try_int8(excluded)
-            tries.append({"excluded_nodes": len(excluded), "top1_drop_points": cmp_["top1_drop_points"],
-                          "agreement_decided": cmp_["agreement_decided"]})
-            _log("gate %s try %d: INT8 top-1 %.2f%% vs FP32 %.2f%% (drop %.2f points, budget %.2f) on %s %s, "
-                 "agreement on decided images %s, %d nodes kept in float" % (
-                     target, attempt + 1, 100 * cmp_["int8"]["top1"], 100 * cmp_["fp32"]["top1"],
-                     cmp_["top1_drop_points"], opts.budget, gate_ds.name, gate_ds.split,
-                     "n/a" if cmp_["agreement_decided"] is None else "%.1f%%" % (100 * cmp_["agreement_decided"]),
-                     len(excluded)))
-            if cmp_["top1_drop_points"] <= opts.budget or attempt == opts.gate_tries:
-                break
-            if ranked is None:
-                x = gate_ds.inputs(range(min(64, len(gate_ds))), pre)
-                x = x[: (len(x) // b1) * b1]
-                ranked = [n for n, _ in gate.rank_sensitive_nodes(pre_q[b1], qpath, x, b1, op_types, excluded)]
-            excluded = list(dict.fromkeys(base + ranked[:opts.gate_step * (attempt + 1)]))
-        tail_sizes = [opts.gate_tail, 2 * opts.gate_tail] if opts.gate_tail else []
-        while cmp_["top1_drop_points"] > opts.budget and tail_sizes:
-            # Last resort: keep the network's tail (its last Conv/Gemm nodes) in float. When a
-            # late activation outgrows int8 (EfficientNet-B0's conv_head reaches ~1,270 with a
-            # std of ~9: an int8 step of ~10 erases everything after it), per-node rankings
-            # do not find it, while a float tail restores most of FP32's accuracy (B0 +
-            # attention, 8 nodes: 14 % -> 39 % on the validation slice vs FP32 41.7 %).
-            tail = quantize.tail_nodes(pre_q[b1], tail_sizes.pop(0))
-            # without the low-SQNR nodes: on B0 keeping them float as well undid the tail's gain
-            # (41.4 % -> 34.6 % PublicTest, benchmarks/results/int8_calibration.md): the
-            # errors of neighbouring int8 layers partly cancel
-            tail_excluded = list(dict.fromkeys([n for n in base if n not in low] + tail))
-            q_t, cmp_t = try_int8(tail_excluded)
-            tries.append({"excluded_nodes": len(tail_excluded), "top1_drop_points": cmp_t["top1_drop_points"],
-                          "agreement_decided": cmp_t["agreement_decided"], "strategy": "float tail"})
-            _log("gate %s: float tail (last %d Conv/Gemm nodes): INT8 top-1 %.2f%% vs FP32 %.2f%% (drop %.2f points)"
-                 % (target, len(tail), 100 * cmp_t["int8"]["top1"], 100 * cmp_t["fp32"]["top1"],
-                    cmp_t["top1_drop_points"]))
-            if cmp_t["top1_drop_points"] < cmp_["top1_drop_points"]:
-                cmp_, q, excluded = cmp_t, q_t, tail_excluded
+        def rank(excluded):
+            x = gate_ds.inputs(range(min(64, len(gate_ds))), pre)
+            x = x[: (len(x) // b1) * b1]
+            return [n for n, _ in gate.rank_sensitive_nodes(pre_q[b1], qpath, x, b1, op_types, excluded)]
+
+        excluded, q, cmp_, tries = gate.search(
+            try_int8, base, low, rank, lambda n: quantize.tail_nodes(pre_q[b1], n), opts.budget, opts.gate_tries,
+            opts.gate_step, opts.gate_tail, target=target, where="%s %s" % (gate_ds.name, gate_ds.split), log=_log)
         if in_file[0] is not excluded:
             # a later try overwrote the file: write the chosen one again
             q = quantize.quantize(pre_q[b1], qpath, target, None, opts.calib_method, calibrate(b1, target), excluded,
@@ -350,6 +293,43 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
     return cdoc
 
 
+def _int8_data(opts, info):
+    """The calibration images (a class-balanced list from the training split) and the gate's
+    data: the run's validation slice (held out from training, and not the test split)."""
+    calib_data = opts.calib_data or info["path"]
+    train_ds = open_dataset(calib_data, labels=info["label_protocol"], split=info["train_split"])
+    same_data = os.path.abspath(calib_data) == info["path"]
+    exclude = info["val_ids"] if same_data else []
+    cpath, cdoc = calibration.make_or_load(train_ds, opts.calib_dir, opts.calib_size, opts.calib_seed, exclude)
+    _log("calibration: %d class-balanced %s images (%s), method %s" % (cdoc["size"], train_ds.split, cpath,
+                                                                    opts.calib_method))
+    if same_data:
+        gate_ds = train_ds.subset(train_ds.index_of(info["val_ids"]), split=train_ds.split + ":val")
+    else:
+        gate_ds = open_dataset(info["path"], labels=info["label_protocol"], split=info["train_split"])
+        gate_ds = gate_ds.subset(gate_ds.index_of(info["val_ids"]), split=gate_ds.split + ":val")
+    if opts.gate_limit and opts.gate_limit < len(gate_ds):
+        from ..data.splits import stratified_sample
+
+        gate_ds = gate_ds.subset(stratified_sample(gate_ds.targets, total=opts.gate_limit, seed=0))
+    return train_ds, gate_ds, cpath, cdoc
+
+
+def _low_sqnr_nodes(opts, target, pre_q, train_ds, cdoc, pre, batch, ranges, base):
+    """Conv/Gemm nodes int8 cannot represent (predicted output SQNR from the calibration
+    images and ranges): they stay float from the first try on."""
+    if opts.int8_min_sqnr_db is None:
+        return []
+    sq = quantize.node_sqnr(pre_q, calibration.batches(train_ds, cdoc["ids"], pre, batch), quantize.read_ranges(ranges),
+                            target, opts.int8_ops, base)
+    low = [n for n, db in sorted(sq.items(), key=lambda kv: kv[1]) if db < opts.int8_min_sqnr_db]
+    _log("int8 %s: %d of %d Conv/Gemm nodes stay float (predicted SQNR below %.0f dB)%s" % (
+        target, len(low), len(sq), opts.int8_min_sqnr_db,
+        ": " + ", ".join("%s %.1f dB" % (n, sq[n]) for n in low[:8]) + (" ..." if len(low) > 8 else "")
+        if low else ""))
+    return low
+
+
 def _manifest(ck, name, pre, artifacts, calib_doc):
     d = ck["data"]
     t = ck["train"]
@@ -369,7 +349,7 @@ def _manifest(ck, name, pre, artifacts, calib_doc):
             "train_split": d["train_split"], "n_train": d["n_train"], "n_val": d["n_val"],
             "val_fraction": d["val_fraction"], "split_seed": d["split_seed"], "val_ids": d["val_ids"],
             "epochs": ck["epoch"], "seed": t["seed"], "best": ck.get("best", {}),
-            "checkpoint": os.path.basename(ck["path"]), "checkpoint_sha256": bundle.sha256_file(ck["path"]),
+            "checkpoint": os.path.basename(ck["path"]), "checkpoint_sha256": sha256_file(ck["path"]),
             "train": {k: t[k] for k in ("arch", "img_size", "epochs", "batch_size", "optimizer", "lr", "schedule",
                                         "augment", "mixup", "class_weights", "label_smoothing", "pretrained")},
             "versions": ck.get("versions", {}),

@@ -1,12 +1,12 @@
-"""Device export profiles: small JSON files in the repository's ``export/`` folder (see
-``export/README.md``), or any path."""
+"""Device export profiles: small JSON files shipped as package data in ``devices/`` beside
+this module (see ``devices/README.md``; found after a non-editable install too), or any path."""
 
 import os
 
 from .. import jsonfile
 from ..errors import EdgeferError
 
-FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "export")
+FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "devices")
 ALLOWED = ("int8", "fp16", "targets", "batches", "opset", "calib_size", "calib_method", "budget", "dla_core",
            "trt_workspace_mb", "int8_ops", "int8_min_sqnr_db")
 

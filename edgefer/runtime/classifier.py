@@ -7,7 +7,8 @@ Backends (``backend=``):
 * ``onnxruntime-cuda`` / ``onnxruntime-tensorrt`` — ONNX Runtime's CUDA or TensorRT
   execution provider (NVIDIA's onnxruntime-gpu wheel on a Jetson).
 * ``tensorrt`` — a native TensorRT engine built on the device from the bundle's ONNX and
-  cached under ``~/.cache/edgefer/engines/`` (:mod:`edgefer.runtime.tensorrt_runner`).
+  cached under ``~/.cache/edgefer/engines/`` (:mod:`edgefer.runtime.tensorrt_runner`,
+  :mod:`edgefer.runtime.tensorrt_engine`).
 * ``auto`` (default) — ``tensorrt`` when the tensorrt module and a GPU are there, else
   ONNX Runtime's TensorRT or CUDA provider when present, else the CPU.
 
@@ -25,9 +26,19 @@ import numpy as np
 
 from .. import onnx_predict
 from ..errors import EdgeferError
-from ..export.bundle import Bundle
+from ..metrics import softmax
+from ..bundle import Bundle
+from . import tensorrt_engine
 
-BACKENDS = ("auto", "onnxruntime", "onnxruntime-cuda", "onnxruntime-tensorrt", "tensorrt")
+# The one list of classifier backends (the CLI's choices and the benchmarks' rows come from it).
+BACKENDS = ("onnxruntime", "onnxruntime-cuda", "onnxruntime-tensorrt", "tensorrt")
+BACKEND_CHOICES = ("auto",) + BACKENDS
+# ONNX Runtime execution providers per backend, preferred first.
+PROVIDERS = {
+    "onnxruntime": ("CPUExecutionProvider",),
+    "onnxruntime-cuda": ("CUDAExecutionProvider", "CPUExecutionProvider"),
+    "onnxruntime-tensorrt": ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"),
+}
 PRECISIONS = ("auto", "fp32", "fp16", "int8")
 
 
@@ -59,26 +70,13 @@ def available_providers():
         return []
 
 
-def _tensorrt_usable():
-    try:
-        import tensorrt  # noqa: F401
-    except ImportError:
-        return False
-    try:
-        from ..export.tensorrt_build import compute_capability
-
-        return compute_capability() is not None
-    except Exception:  # no GPU, no driver: not usable
-        return False
-
-
 def resolve_backend(backend="auto"):
     """The backend ``auto`` stands for on this machine (see the module docstring)."""
-    if backend not in BACKENDS:
-        raise EdgeferError("--backend %r: expected one of %s" % (backend, ", ".join(BACKENDS)))
+    if backend not in BACKEND_CHOICES:
+        raise EdgeferError("--backend %r: expected one of %s" % (backend, ", ".join(BACKEND_CHOICES)))
     if backend != "auto":
         return backend
-    if _tensorrt_usable():
+    if tensorrt_engine.unavailable_reason() is None:
         return "tensorrt"
     providers = available_providers()
     if "TensorrtExecutionProvider" in providers:
@@ -109,12 +107,27 @@ def choose_artifacts(bundle, backend, precision="auto"):
                        % (bundle.path, precision if precision != "auto" else "usable", backend, ", ".join(have)))
 
 
-def _providers_for(backend):
-    if backend == "onnxruntime-cuda":
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    if backend == "onnxruntime-tensorrt":
-        return ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
-    return ["CPUExecutionProvider"]
+def providers_for(backend):
+    """ONNX Runtime's providers for an ``onnxruntime*`` backend, preferred first."""
+    return list(PROVIDERS.get(backend, PROVIDERS["onnxruntime"]))
+
+
+def make_runner(bundle, artifact, backend, threads=0, spinning=True, trt_options=None):
+    """The one runner factory: a bundle artifact on a (resolved) backend -> an object with
+    ``run(x) -> logits``, ``batch`` (None: dynamic), ``describe()`` and ``close()``: an
+    :class:`OnnxRuntimeRunner`, or for ``tensorrt`` a
+    :class:`~edgefer.runtime.tensorrt_runner.TensorRTClassifier` set up from the manifest
+    (input size, input and output names; ``trt_options`` override them)."""
+    path = bundle.file(artifact)
+    if backend != "tensorrt":
+        return OnnxRuntimeRunner(path, threads=threads, providers=providers_for(backend), spinning=spinning)
+    from .tensorrt_runner import TensorRTClassifier
+
+    model = bundle.manifest["model"]
+    opts = dict(input_size=bundle.preprocess.size, input_name=model.get("input", {}).get("name"),
+                output_name=model.get("output", {}).get("name"))
+    opts.update(trt_options or {})
+    return TensorRTClassifier(path, artifact["sha256"], artifact["precision"], batch=artifact.get("batch"), **opts)
 
 
 class Classifier(object):
@@ -129,30 +142,17 @@ class Classifier(object):
         self.bundle = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle, verify=verify)
         self.labels = list(self.bundle.labels)
         self.preprocess = self.bundle.preprocess
-        if backend != "auto" and backend not in BACKENDS:
-            raise EdgeferError("--backend %r: expected one of %s" % (backend, ", ".join(BACKENDS)))
         self.backend = resolve_backend(backend)
         artifacts = choose_artifacts(self.bundle, self.backend, precision)
         if self.backend.startswith("onnxruntime") and self.backend != "onnxruntime":
-            missing = _providers_for(self.backend)[0]
+            missing = providers_for(self.backend)[0]
             if missing not in available_providers():
                 raise EdgeferError("--backend %s needs ONNX Runtime's %s, which this onnxruntime lacks (providers: %s); "
                                    "on a Jetson install NVIDIA's onnxruntime-gpu wheel for your JetPack"
                                    % (self.backend, missing, ", ".join(available_providers())))
         self.runners = []
         for a in artifacts:
-            path = self.bundle.file(a)
-            if self.backend == "tensorrt":
-                from .tensorrt_runner import TensorRTClassifier
-
-                model = self.bundle.manifest["model"]
-                opts = dict(input_size=self.preprocess.size, input_name=model.get("input", {}).get("name"),
-                            output_name=model.get("output", {}).get("name"))
-                opts.update(trt_options or {})
-                runner = TensorRTClassifier(path, a["sha256"], a["precision"], batch=a.get("batch"), **opts)
-            else:
-                runner = OnnxRuntimeRunner(path, threads=threads, providers=_providers_for(self.backend),
-                                           spinning=spinning)
+            runner = make_runner(self.bundle, a, self.backend, threads, spinning, trt_options)
             size = getattr(runner, "input_size", None)
             if size is not None and size != self.preprocess.size:
                 raise EdgeferError("bundle %s: %s takes %dx%d input but its manifest's preprocessing says %d: the "
@@ -237,7 +237,7 @@ class Classifier(object):
             return np.zeros((0, self.n_classes), np.float32)
         x = self.inputs(image, boxes, landmarks, bgr=bgr)
         t1 = time.perf_counter()
-        probs = softmax(self.logits(x))
+        probs = softmax(self.logits(x), np.float32)
         t2 = time.perf_counter()
         self.preprocess_ms, self.classify_ms = 1000 * (t1 - t0), 1000 * (t2 - t1)
         return probs
@@ -253,8 +253,3 @@ class Classifier(object):
         for _, r in self.runners:
             r.close()
 
-
-def softmax(z):
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -32,7 +32,7 @@ import numpy as np
 
 from .. import deps
 from ..errors import EdgeferError
-from .types import Detection
+from .types import Detection, to_bgr
 
 MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 BLAZEFACE_FRONT = os.path.join(MODELS_DIR, "face_detection_front_128x128_barracuda.onnx")
@@ -70,7 +70,7 @@ class FaceDetector(object):
         self.calibration = BOX_CALIBRATION.get(self.name) if calibrate else None
 
     def detect(self, image):
-        image = _as_bgr(image)
+        image = to_bgr(image, strict=True)
         dets = self._detect(image)
         if self.calibration:
             dets = [_calibrate(d, self.calibration) for d in dets]
@@ -89,20 +89,6 @@ class FaceDetector(object):
 
     def close(self):
         pass
-
-
-def _as_bgr(image):
-    cv2 = deps.cv2("face detection")
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.size == 0:
-        raise EdgeferError("frame must be a non-empty uint8 image, got %s %s" % (image.dtype, image.shape))
-    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
-        return cv2.cvtColor(image.reshape(image.shape[:2]), cv2.COLOR_GRAY2BGR)
-    if image.ndim == 3 and image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise EdgeferError("frame has shape %s (expected HxW, HxWx3 BGR or HxWx4 BGRA)" % (image.shape,))
-    return image
 
 
 def _calibrate(det, cal):

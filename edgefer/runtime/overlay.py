@@ -19,6 +19,7 @@ import zlib
 import numpy as np
 
 from .. import deps
+from .types import to_bgr
 
 # BGR, keyed by the canonical names of edgefer.labels.CANONICAL.
 PALETTE = {
@@ -56,15 +57,6 @@ def _ink(color):
 
 def _faces_of(result):
     return list(result.faces) if hasattr(result, "faces") else list(result)
-
-
-def _as_bgr(cv2, image):
-    image = np.asarray(image)
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if image.ndim == 3 and image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    return np.ascontiguousarray(image).copy()
 
 
 class _Style(object):
@@ -142,7 +134,7 @@ def draw(image, result, landmarks=True, bars=False, fps=None, thickness=None, fo
     cv2 = deps.cv2("drawing the overlay")
     if image is None:
         image = result.image
-    out = _as_bgr(cv2, image)
+    out = to_bgr(image, copy=True)
     h, w = out.shape[:2]
     st = _Style(cv2, h, w, thickness, font_scale)
     faces = [(f, color_for(f.emotion), tuple(int(round(v)) for v in f.box)) for f in _faces_of(result)]

@@ -23,9 +23,9 @@ import numpy as np
 
 from ..errors import EdgeferError
 from .classifier import Classifier
-from .detectors import DEFAULT_DETECTOR, _as_bgr, create_detector
+from .detectors import DEFAULT_DETECTOR, create_detector
 from .tracking import Tracker
-from .types import Event, Frame, FrameResult
+from .types import Event, Frame, FrameResult, to_bgr
 
 STAGES = ("read", "detect", "preprocess", "classify", "track", "output")
 CALLBACK_KINDS = ("result", "event", Event.APPEARED, Event.EMOTION_CHANGED, Event.LOST)
@@ -99,7 +99,7 @@ class Pipeline(object):
     # -- one frame --------------------------------------------------------------------------
     def _process(self, frame, read_ms=0.0):
         t0 = time.perf_counter()
-        image = _as_bgr(frame.image)
+        image = to_bgr(frame.image, strict=True)
         frame.image = image
         dets = self.detector.detect(image)
         t1 = time.perf_counter()

@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from .. import deps
 from ..errors import EdgeferError
 from .overlay import PALETTE, Overlay
-from .sinks import Sink
+from .types import Sink
 
 BOUNDARY = "edgefer-frame"
 _WILDCARDS = ("", "0.0.0.0", "::")

@@ -38,6 +38,7 @@ import numpy as np
 from .. import deps
 from ..errors import EdgeferError
 from .overlay import Overlay
+from .types import Sink  # noqa: F401  (the base class, here for ``sinks.Sink``)
 
 VIDEO_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
@@ -58,34 +59,6 @@ def _renderer(overlay):
     if overlay is False:
         return lambda result: result.image
     return overlay if overlay is not None else Overlay()
-
-
-class Sink(object):
-    """Base class: ``write(result)``, ``close()``, a context manager, and ``stopped``."""
-
-    stopped = False
-
-    def write(self, result):
-        raise NotImplementedError
-
-    def close(self):
-        pass
-
-    def abort(self):
-        """End after a failure: like :meth:`close`, except file sinks drop unfinished files."""
-        self.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        # Ctrl-C, sys.exit() and a consumer leaving a generator early (GeneratorExit) end a
-        # run normally: keep what was written. Only an error (an Exception) aborts.
-        if exc_type is not None and issubclass(exc_type, Exception):
-            self.abort()
-        else:
-            self.close()
-        return False
 
 
 class CallbackSink(Sink):

@@ -42,7 +42,7 @@ import numpy as np
 
 from .. import deps
 from ..errors import EdgeferError, require
-from .types import Frame
+from .types import Frame, to_bgr  # noqa: F401  (to_bgr: also for ``sources.to_bgr``)
 
 log = logging.getLogger(__name__)
 
@@ -69,28 +69,6 @@ class _OpenFailed(Exception):
 
 
 # --------------------------------------------------------------------------------------- helpers
-
-def to_bgr(image):
-    """Return ``image`` as a C-contiguous ``uint8`` BGR ``HxWx3`` array.
-
-    Gray (``HxW`` or ``HxWx1``) is replicated to three channels, BGRA/BGRX drops the fourth,
-    16-bit input is scaled to 8 bits. Raises ``ValueError`` for other shapes."""
-    a = np.asarray(image)
-    if a.dtype != np.uint8:
-        if a.dtype == np.uint16:
-            a = (a >> 8).astype(np.uint8)
-        else:
-            a = np.clip(a, 0, 255).astype(np.uint8)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[:, :, 0]
-    if a.ndim == 2:
-        a = np.repeat(a[:, :, None], 3, axis=2)
-    elif a.ndim == 3 and a.shape[2] == 4:
-        a = a[:, :, :3]
-    elif not (a.ndim == 3 and a.shape[2] == 3):
-        raise ValueError("expected a gray, BGR or BGRA image, got an array of shape %s" % (a.shape,))
-    return np.ascontiguousarray(a)
-
 
 def next_backoff(delay, max_delay):
     """The back-off delay after ``delay``: doubled, at most ``max_delay``."""

@@ -1,7 +1,7 @@
 """The native TensorRT classifier backend: a bundle's ONNX artifact -> a cached engine -> logits.
 
 ``TensorRTClassifier`` gets (or builds) the engine through
-:func:`edgefer.export.tensorrt_build.get_engine` (cached under ``~/.cache/edgefer/engines/``,
+:func:`edgefer.runtime.tensorrt_engine.get_engine` (cached under ``~/.cache/edgefer/engines/``,
 keyed by the artifact's sha256, TensorRT version, compute capability and precision),
 deserializes it, and allocates everything once: one page-locked host buffer and one device
 buffer per I/O tensor, one execution context, one CUDA stream. ``run`` then only copies:
@@ -23,32 +23,20 @@ API generations (TensorRT Python API reference; NVIDIA's samples/python/common_r
   ``get_profile_shape(profile, i)``; ``context.set_binding_shape(i, shape)``,
   ``context.execute_async_v2(bindings, stream_handle)`` (explicit-batch engines).
 
-CUDA memory and streams come from pycuda when it is importable, else from cuda-python's
-runtime module (``cuda.bindings.runtime`` / ``cuda.cudart``).
-
-Why pycuda uses the device's *primary* context (``Device(0).retain_primary_context()``, what
-pycuda's own ``pycuda.autoprimaryctx`` does) rather than ``pycuda.autoinit`` or
-``make_context()``: TensorRT allocates and launches through the CUDA *runtime* API, which
-uses the primary context on any thread with no context current. With the primary context,
-pycuda's buffers, TensorRT's memory and cuda-python (if something else in the process uses
-it) all live in one context, whichever thread calls. ``autoinit`` / ``make_context()`` create
-a second, non-primary context that is current only on the importing thread and is popped by
-an ``atexit`` hook we do not control. The context is pushed around every call that touches
-the GPU (construction, ``run``, ``close``) and popped afterwards, so a ``run`` from another
-thread works and the caller's context stack is left as it was; ``close`` releases the
-retained context with ``detach()``.
+CUDA memory and streams come from the one CUDA layer, :mod:`edgefer.runtime.cuda` (pycuda
+when it is importable, else cuda-python's runtime module), in the device's primary context
+(why: see that module). The context is made current around every call that touches the GPU
+(construction, ``run``, ``close``); ``close`` releases the retained context.
 """
 
-import contextlib
 import os
 import threading
 
 import numpy as np
 
-from ..errors import EdgeferError, MissingDependencyError
-from ..export import tensorrt_build as tb
-
-CUDA_LIBRARIES = ("pycuda", "cuda-python")
+from ..errors import EdgeferError
+from . import tensorrt_engine as tb
+from .cuda import open_cuda
 
 # TensorRT DataType names -> numpy, used where tensorrt.nptype is missing or refuses a type.
 _DTYPE_BY_NAME = {
@@ -62,208 +50,12 @@ _DTYPE_BY_NAME = {
 }
 _FLOAT_IO = (np.dtype(np.float32), np.dtype(np.float16))
 
-_WHY_CUDA = "running a TensorRT engine (copying images to and from the GPU)"
-
-
-# ----------------------------------------------------------------------------- CUDA libraries
-
 
 def _shorten_home(path):
     home = os.path.expanduser("~")
     if home and home != "~" and path.startswith(home + os.sep):
         return "~" + path[len(home):]
     return path
-
-
-def _host_owner(array):
-    """The object that owns a pinned numpy array's memory (pycuda: PagelockedHostAllocation)."""
-    base = array
-    while base is not None and not hasattr(base, "free"):
-        base = getattr(base, "base", None)
-    return base
-
-
-class _PycudaIO(object):
-    """Pinned host memory, device memory and one stream through ``pycuda.driver``."""
-
-    name = "pycuda"
-
-    def __init__(self, device=0):
-        import pycuda.driver as cuda  # noqa: F811
-
-        self._cuda = cuda
-        try:
-            cuda.init()
-            dev = cuda.Device(device)
-            if hasattr(dev, "retain_primary_context"):  # pycuda >= 2017.1
-                self._ctx = dev.retain_primary_context()
-            else:  # very old pycuda: a context of our own, made current only while we use it
-                self._ctx = dev.make_context()
-                cuda.Context.pop()
-        except Exception as exc:
-            raise EdgeferError(
-                "pycuda could not open CUDA device %d (%s); is this an NVIDIA GPU or a Jetson with its "
-                "driver loaded?" % (device, " ".join(str(exc).split()) or type(exc).__name__)
-            ) from None
-        self._device = []
-        self._host = []
-        self._stream = None
-        self.stream_handle = None
-
-    @contextlib.contextmanager
-    def active(self):
-        self._ctx.push()
-        try:
-            yield
-        finally:
-            self._cuda.Context.pop()
-
-    def host_empty(self, count, dtype):
-        array = self._cuda.pagelocked_empty(int(count), dtype)
-        self._host.append(array)
-        return array
-
-    def device_empty(self, nbytes):
-        allocation = self._cuda.mem_alloc(int(nbytes))
-        self._device.append(allocation)
-        return allocation
-
-    @staticmethod
-    def pointer(allocation):
-        return int(allocation)
-
-    def create_stream(self):
-        self._stream = self._cuda.Stream()
-        self.stream_handle = int(self._stream.handle)
-
-    def htod(self, device, host):
-        self._cuda.memcpy_htod_async(device, host, self._stream)
-
-    def dtoh(self, host, device):
-        self._cuda.memcpy_dtoh_async(host, device, self._stream)
-
-    def synchronize(self):
-        self._stream.synchronize()
-
-    def free(self):
-        """Free every buffer and the stream; call with the context active."""
-        while self._device:
-            self._device.pop().free()
-        while self._host:
-            owner = _host_owner(self._host.pop())
-            if owner is not None:
-                owner.free()
-        self._stream = None
-        self.stream_handle = None
-
-    def release(self):
-        ctx, self._ctx = self._ctx, None
-        if ctx is not None:
-            ctx.detach()
-
-
-class _CudartIO(object):
-    """The same through cuda-python's runtime API (``cudaMallocHost``, ``cudaMalloc``,
-    ``cudaMemcpyAsync``, ``cudaStreamCreate``, ``cudaStreamSynchronize``). The runtime API
-    uses the device's primary context, as TensorRT does."""
-
-    name = "cuda-python"
-
-    def __init__(self, rt):
-        self._rt = rt
-        self._device = []
-        self._host = []
-        self._stream = None
-        self.stream_handle = None
-
-    def _check(self, result, what):
-        try:
-            return tb._cudart_check(self._rt, result, what)
-        except RuntimeError as exc:
-            raise EdgeferError("CUDA (cuda-python) %s" % exc) from None
-
-    @staticmethod
-    def active():
-        return contextlib.nullcontext()
-
-    def host_empty(self, count, dtype):
-        import ctypes
-
-        dtype = np.dtype(dtype)
-        nbytes = int(count) * dtype.itemsize
-        pointer = int(self._check(self._rt.cudaMallocHost(nbytes), "cudaMallocHost"))
-        self._host.append(pointer)
-        memory = (ctypes.c_uint8 * nbytes).from_address(pointer)
-        return np.frombuffer(memory, dtype=dtype, count=int(count))
-
-    def device_empty(self, nbytes):
-        pointer = int(self._check(self._rt.cudaMalloc(int(nbytes)), "cudaMalloc"))
-        self._device.append(pointer)
-        return pointer
-
-    @staticmethod
-    def pointer(allocation):
-        return int(allocation)
-
-    def create_stream(self):
-        self._stream = self._check(self._rt.cudaStreamCreate(), "cudaStreamCreate")
-        self.stream_handle = int(self._stream)
-
-    def htod(self, device, host):
-        kind = self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice
-        self._check(
-            self._rt.cudaMemcpyAsync(int(device), host.ctypes.data, host.nbytes, kind, self._stream), "cudaMemcpyAsync"
-        )
-
-    def dtoh(self, host, device):
-        kind = self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost
-        self._check(
-            self._rt.cudaMemcpyAsync(host.ctypes.data, int(device), host.nbytes, kind, self._stream), "cudaMemcpyAsync"
-        )
-
-    def synchronize(self):
-        self._check(self._rt.cudaStreamSynchronize(self._stream), "cudaStreamSynchronize")
-
-    def free(self):
-        while self._device:
-            self._rt.cudaFree(self._device.pop())
-        while self._host:
-            self._rt.cudaFreeHost(self._host.pop())
-        if self._stream is not None:
-            self._rt.cudaStreamDestroy(self._stream)
-        self._stream = None
-        self.stream_handle = None
-
-    def release(self):
-        pass
-
-
-def _missing_cuda(which):
-    return MissingDependencyError(
-        "%s needs %s; install it with: %s" % (_WHY_CUDA, which, tb.CUDA_HINT)
-    )
-
-
-def open_cuda(library=None):
-    """pycuda when importable (or asked for), else cuda-python; MissingDependencyError with
-    what to install when neither is."""
-    if library not in (None,) + CUDA_LIBRARIES:
-        raise EdgeferError("cuda library %r is not one of %s" % (library, ", ".join(CUDA_LIBRARIES)))
-    if library in (None, "pycuda"):
-        try:
-            import pycuda.driver  # noqa: F401
-        except ImportError as exc:
-            if library == "pycuda":
-                raise _missing_cuda("the Python package 'pycuda' (%s)" % exc) from None
-        else:
-            return _PycudaIO()
-    try:
-        rt = tb._cudart()
-    except ImportError as exc:
-        if library == "cuda-python":
-            raise _missing_cuda("the Python package 'cuda-python' (%s)" % exc) from None
-        raise _missing_cuda("the Python package 'pycuda' or 'cuda-python' (neither is installed)") from None
-    return _CudartIO(rt)
 
 
 # ----------------------------------------------------------------------------- engine I/O
@@ -338,7 +130,7 @@ class TensorRTClassifier(object):
     """A classifier backend running a native TensorRT engine built from a bundle artifact.
 
     ``onnx_path`` / ``onnx_sha256`` / ``precision``: the bundle artifact (the engine is built
-    from it on first use and cached; see :func:`edgefer.export.tensorrt_build.get_engine`).
+    from it on first use and cached; see :func:`edgefer.runtime.tensorrt_engine.get_engine`).
     ``batch``: the artifact's batch, an int for a fixed-batch artifact (checked against the
     engine), or None / ``"dynamic"`` for a dynamic one; a dynamic artifact gets an optimization
     profile for batches 1 .. ``max_batch`` when ``input_name`` and ``input_size`` are given
@@ -397,7 +189,7 @@ class TensorRTClassifier(object):
             build_options["input_shapes"] = {input_name: ((1, 3, s, s), (1, 3, s, s), (int(max_batch), 3, s, s))}
 
         # tensorrt first: on a machine without it, that is the thing to install.
-        self._trt = trt = tb._import_tensorrt("running a TensorRT engine")
+        self._trt = trt = tb.import_tensorrt("running a TensorRT engine")
         self.tensorrt_version = str(trt.__version__)
         self._io = open_cuda(cuda)
         self.cuda_library = self._io.name

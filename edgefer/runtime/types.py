@@ -6,6 +6,36 @@ Coordinates are pixels of the *source frame* (float, x right, y down); boxes are
 
 import numpy as np
 
+from ..errors import EdgeferError
+
+
+class FrameFormatError(EdgeferError, ValueError):
+    """An image that is not a gray, BGR or BGRA frame (one line, like every EdgeferError)."""
+
+
+def to_bgr(image, strict=False, copy=False):
+    """The one frame-format conversion: ``image`` as a C-contiguous ``uint8`` BGR ``HxWx3`` array.
+
+    Gray (``HxW`` or ``HxWx1``) is replicated to three channels, BGRA/BGRX drops the fourth.
+    ``strict`` (frames handed to the pipeline and the detectors): anything but a non-empty
+    ``uint8`` image is refused; otherwise (what sources decode) 16-bit input is scaled to 8
+    bits and other depths are clipped. ``copy``: always a new array (the overlay draws on
+    it). Other shapes raise :class:`FrameFormatError` (an EdgeferError and a ValueError)."""
+    a = np.asarray(image)
+    if strict and (a.dtype != np.uint8 or a.size == 0):
+        raise FrameFormatError("frame must be a non-empty uint8 image, got %s %s" % (a.dtype, a.shape))
+    if a.dtype != np.uint8:
+        a = (a >> 8).astype(np.uint8) if a.dtype == np.uint16 else np.clip(a, 0, 255).astype(np.uint8)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim == 2:
+        return np.repeat(a[:, :, None], 3, axis=2)
+    if a.ndim == 3 and a.shape[2] == 4:
+        a = a[:, :, :3]
+    elif not (a.ndim == 3 and a.shape[2] == 3):
+        raise FrameFormatError("frame has shape %s (expected HxW, HxWx3 BGR or HxWx4 BGRA)" % (a.shape,))
+    return np.array(a, order="C") if copy else np.ascontiguousarray(a)
+
 
 class Frame(object):
     """One frame from a source.
@@ -159,3 +189,31 @@ class FrameResult(object):
 
     def __repr__(self):
         return "FrameResult(#%d, %d faces, %d events)" % (self.frame.index, len(self.faces), len(self.events))
+
+
+class Sink(object):
+    """Base class: ``write(result)``, ``close()``, a context manager, and ``stopped``."""
+
+    stopped = False
+
+    def write(self, result):
+        raise NotImplementedError
+
+    def close(self):
+        pass
+
+    def abort(self):
+        """End after a failure: like :meth:`close`, except file sinks drop unfinished files."""
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        # Ctrl-C, sys.exit() and a consumer leaving a generator early (GeneratorExit) end a
+        # run normally: keep what was written. Only an error (an Exception) aborts.
+        if exc_type is not None and issubclass(exc_type, Exception):
+            self.abort()
+        else:
+            self.close()
+        return False

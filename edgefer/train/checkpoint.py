@@ -8,7 +8,7 @@ Keys (``format_version`` 1):
 ``format_version`` 1
 ``kind``          ``"best"`` (best validation loss so far) or ``"last"`` (end of the last epoch)
 ``model``         ``{arch, num_classes, img_size, drop_rate}``: rebuilds the network
-                  (:func:`edgefer.models.create_from_config`)
+                  (:func:`edgefer.train.models.create_from_config`)
 ``state_dict``    the network's weights (float32 tensors; no ``module.`` prefix)
 ``labels``        ``{protocol, names}``: output index i means ``names[i]``
 ``preprocess``    the preprocessing block (:mod:`edgefer.preprocess`)
@@ -79,7 +79,7 @@ def load(path, map_location="cpu"):
 
 def build_model(ckpt):
     """The network of a checkpoint, weights loaded, in eval mode."""
-    from ..models import create_from_config
+    from .models import create_from_config
 
     model = create_from_config(ckpt["model"])
     model.load_state_dict(ckpt["state_dict"])

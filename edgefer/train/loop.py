@@ -140,7 +140,7 @@ def _train(cfg, ctx, resume, progress):
         cfg.data, labels.name, k, len(train_ds), len(val_ds), 100 * cfg.val_fraction, full.split, cfg.seed))
 
     # -- model, optimizer ------------------------------------------------------------------
-    from ..models import create_model, model_config
+    from .models import create_model, model_config
 
     torch.manual_seed(cfg.seed)
     model_cfg = model_config(cfg.arch, k, cfg.img_size, None if cfg.drop_rate < 0 else cfg.drop_rate)

@@ -1,6 +1,6 @@
 """Model factory (host side: needs torch and timm, the ``train`` extra).
 
-    from edgefer.models import create_model
+    from edgefer.train.models import create_model
     model = create_model("efficientvit_m5", num_classes=7, img_size=64)
 
 Architectures:
@@ -9,7 +9,7 @@ Architectures:
   classification head for the emotion classes. ``img_size`` sets the attention-bias tables
   (timm resizes pretrained ones when the size differs from 224).
 * ``efficientnet_b0_attn`` — timm's EfficientNet-B0 trunk + spatial attention over the
-  last feature map, dropout, a new head (:mod:`edgefer.models.attention`).
+  last feature map, dropout, a new head (:mod:`edgefer.train.models.attention`).
 * any other timm model name (e.g. ``efficientnet_lite0``, ``mobilenetv3_large_100``) with a
   new head, for experiments.
 
@@ -21,7 +21,7 @@ classifier and resizes what depends on the input size.
 
 import os
 
-from ..errors import EdgeferError
+from ...errors import EdgeferError
 
 ARCHS = ("efficientvit_m5", "efficientnet_b0_attn")
 DEFAULT_DROP_RATE = {"efficientvit_m5": 0.2, "efficientnet_b0_attn": 0.3}

@@ -1,6 +1,7 @@
-"""Build TensorRT engines on the device, and cache them.
+"""Build TensorRT engines on the device, and cache them (runtime layer: everything that runs
+on the device lives here; ``edgefer export --trt`` calls it, see ARCHITECTURE.md).
 
-TensorRT engines are not part of a bundle (DESIGN.md, "The bundle is the contract"): an
+TensorRT engines are not part of a bundle (ARCHITECTURE.md, "The bundle is the contract"): an
 engine only runs on the TensorRT version and the GPU it was built for, so it is built on
 the device from the bundle's ONNX artifact and cached under ``~/.cache/edgefer/engines/``
 (``$EDGEFER_CACHE_DIR/engines``), keyed by the artifact's sha256, the TensorRT version,
@@ -8,7 +9,8 @@ the GPU's compute capability and the precision (plus the DLA core and the shape 
 when given). An engine whose key does not match is rebuilt, never loaded.
 
 Device-side code: Python 3.8, no torch, and ``tensorrt`` / ``pycuda`` / ``cuda-python`` are
-imported lazily inside the functions, so importing this module never needs them.
+imported lazily inside the functions, so importing this module never needs them. GPU memory
+(the calibrator's uploads) goes through the one CUDA layer, :mod:`edgefer.runtime.cuda`.
 
 API generations handled (from NVIDIA's TensorRT Python API reference):
 
@@ -34,8 +36,10 @@ import subprocess
 import sys
 
 from ..atomic import write_bytes, write_json
+from ..bundle import sha256_file
 from ..cache import cache_dir
-from ..errors import EdgeferError, require
+from ..errors import EdgeferError, reason, require
+from .cuda import CUDA_HINT, DeviceUpload, check, cudart
 
 PRECISIONS = ("fp32", "fp16", "int8")
 INT8_MODES = ("qdq", "calibrator")
@@ -46,10 +50,6 @@ TENSORRT_HINT = (
     "system python3 or a venv made with --system-site-packages; on x86 with an NVIDIA GPU: "
     "pip install tensorrt; a Raspberry Pi or a CPU-only machine has no TensorRT: use the ONNX "
     "Runtime backend instead"
-)
-CUDA_HINT = (
-    "pip install pycuda (or pip install cuda-python); on a Jetson build pycuda against JetPack's "
-    "CUDA (PATH=/usr/local/cuda/bin:$PATH pip install pycuda)"
 )
 
 # The calibrators (IInt8EntropyCalibrator2 and the others) are "Deprecated in TensorRT 10.1.
@@ -82,8 +82,25 @@ _LOGGERS = {}
 # ----------------------------------------------------------------------------- imports
 
 
-def _import_tensorrt(why="building a TensorRT engine"):
+def import_tensorrt(why="building a TensorRT engine"):
+    """The ``tensorrt`` module, or MissingDependencyError saying how to install it."""
     return require("tensorrt", why, TENSORRT_HINT)
+
+
+def unavailable_reason():
+    """None when TensorRT can run here (the module imports and an NVIDIA GPU is found), else
+    why not, in one line. The one "is TensorRT usable?" check (backend ``auto``, benchmarks)."""
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError:
+        return "TensorRT not installed (no Python module tensorrt; it comes with JetPack or pip install tensorrt)"
+    except Exception as exc:  # noqa: BLE001 - a broken install
+        return "TensorRT cannot be imported: %s" % reason(exc)
+    try:
+        compute_capability()
+    except Exception as exc:  # noqa: BLE001 - no GPU, no driver
+        return "TensorRT is installed but no NVIDIA GPU was found (%s)" % reason(exc)[:200]
+    return None
 
 
 def _version_tuple(version):
@@ -105,7 +122,7 @@ def _trt_version(trt):
 
 def tensorrt_version():
     """The installed TensorRT version, e.g. ``"10.3.0.30"``."""
-    return str(_import_tensorrt("finding the TensorRT version").__version__)
+    return str(import_tensorrt("finding the TensorRT version").__version__)
 
 
 def _logger(trt, severity):
@@ -135,32 +152,11 @@ def _cc_from_pycuda():
     return "%d.%d" % (major, minor)
 
 
-def _cudart():
-    """cuda-python's runtime module: ``cuda.bindings.runtime`` (cuda-python >= 12.6) or the
-    older ``cuda.cudart``."""
-    try:
-        from cuda.bindings import runtime as cudart
-    except ImportError:
-        from cuda import cudart
-    return cudart
-
-
-def _cudart_check(cudart, result, what):
-    err = result[0]
-    if err != cudart.cudaError_t.cudaSuccess:
-        raise RuntimeError("%s failed: %s" % (what, err))
-    return result[1] if len(result) > 1 else None
-
-
 def _cc_from_cuda_python():
-    cudart = _cudart()
-    attrs = cudart.cudaDeviceAttr
-    major = _cudart_check(
-        cudart, cudart.cudaDeviceGetAttribute(attrs.cudaDevAttrComputeCapabilityMajor, 0), "cudaDeviceGetAttribute"
-    )
-    minor = _cudart_check(
-        cudart, cudart.cudaDeviceGetAttribute(attrs.cudaDevAttrComputeCapabilityMinor, 0), "cudaDeviceGetAttribute"
-    )
+    rt = cudart()
+    attrs = rt.cudaDeviceAttr
+    major = check(rt, rt.cudaDeviceGetAttribute(attrs.cudaDevAttrComputeCapabilityMajor, 0), "cudaDeviceGetAttribute")
+    minor = check(rt, rt.cudaDeviceGetAttribute(attrs.cudaDevAttrComputeCapabilityMinor, 0), "cudaDeviceGetAttribute")
     return "%d.%d" % (int(major), int(minor))
 
 
@@ -428,7 +424,7 @@ def build_serialized_engine(
     if workspace_mb is not None and int(workspace_mb) <= 0:
         raise EdgeferError("workspace_mb must be a positive number of MiB, got %r" % (workspace_mb,))
 
-    trt = _import_tensorrt()
+    trt = import_tensorrt()
     version = _trt_version(trt)
     if version < (8, 0):
         raise EdgeferError(
@@ -526,60 +522,7 @@ def build_serialized_engine(
 # ----------------------------------------------------------------------------- calibration
 
 
-class _PycudaCopier(object):
-    def __init__(self):
-        import pycuda.driver as cuda  # noqa: F811
-        import pycuda.autoinit  # noqa: F401  (creates and activates a CUDA context)
-
-        self._cuda = cuda
-        self._mem = None
-
-    def upload(self, array):
-        if self._mem is None:
-            self._mem = self._cuda.mem_alloc(array.nbytes)
-        self._cuda.memcpy_htod(self._mem, array)
-        return int(self._mem)
-
-    def free(self):
-        if self._mem is not None:
-            self._mem.free()
-            self._mem = None
-
-
-class _CudartCopier(object):
-    def __init__(self):
-        self._rt = _cudart()
-        self._ptr = None
-
-    def upload(self, array):
-        rt = self._rt
-        if self._ptr is None:
-            self._ptr = _cudart_check(rt, rt.cudaMalloc(array.nbytes), "cudaMalloc")
-        _cudart_check(
-            rt,
-            rt.cudaMemcpy(self._ptr, array.ctypes.data, array.nbytes, rt.cudaMemcpyKind.cudaMemcpyHostToDevice),
-            "cudaMemcpy",
-        )
-        return int(self._ptr)
-
-    def free(self):
-        if self._ptr is not None:
-            self._rt.cudaFree(self._ptr)
-            self._ptr = None
-
-
-def _device_copier():
-    """pycuda when installed, else cuda-python; MissingDependencyError when neither is."""
-    try:
-        return _PycudaCopier()
-    except ImportError:
-        pass
-    try:
-        return _CudartCopier()
-    except ImportError:
-        pass
-    require("pycuda", "INT8 calibration for TensorRT (copying images to the GPU)", CUDA_HINT)
-    raise AssertionError("unreachable")  # pragma: no cover
+_WHY_CALIBRATION = "INT8 calibration for TensorRT (copying images to the GPU)"
 
 
 def make_entropy_calibrator(batches, cache_path, input_name):
@@ -593,7 +536,7 @@ def make_entropy_calibrator(batches, cache_path, input_name):
     raises it) since exceptions must not cross into TensorRT."""
     import numpy as np
 
-    trt = _import_tensorrt("INT8 calibration for TensorRT")
+    trt = import_tensorrt("INT8 calibration for TensorRT")
     base = getattr(trt, "IInt8EntropyCalibrator2", None)
     if base is None or _trt_version(trt) >= CALIBRATOR_LAST_VERSION:
         raise EdgeferError(
@@ -614,7 +557,7 @@ def make_entropy_calibrator(batches, cache_path, input_name):
             self._shape = None
             # Without a calibration cache the images go to the GPU: find pycuda / cuda-python
             # now, so a missing one is reported before TensorRT starts building.
-            self._copier = None if self.read_calibration_cache() is not None else _device_copier()
+            self._copier = None if self.read_calibration_cache() is not None else DeviceUpload(_WHY_CALIBRATION)
 
         def _peek(self):
             if self._first is None and self._shape is None:
@@ -653,7 +596,7 @@ def make_entropy_calibrator(batches, cache_path, input_name):
                     )
                     return None
                 if self._copier is None:
-                    self._copier = _device_copier()
+                    self._copier = DeviceUpload(_WHY_CALIBRATION)
                 pointer = self._copier.upload(batch)
                 self.batches_fed += 1
                 return [int(pointer)]
@@ -685,14 +628,6 @@ def make_entropy_calibrator(batches, cache_path, input_name):
 # ----------------------------------------------------------------------------- engine cache
 
 
-def _file_sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _cached_engine_problem(engine_path, fields):
     """None when the cached engine at ``engine_path`` matches ``fields``, else why not."""
     if not os.path.isfile(engine_path):
@@ -708,7 +643,7 @@ def _cached_engine_problem(engine_path, fields):
         if meta.get(name) != value:
             return "cached %s %r does not match %r" % (name, meta.get(name), value)
     try:
-        if meta.get("engine_size") != os.path.getsize(engine_path) or meta.get("engine_sha256") != _file_sha256(
+        if meta.get("engine_size") != os.path.getsize(engine_path) or meta.get("engine_sha256") != sha256_file(
             engine_path
         ):
             return "the cached engine file does not match its sidecar"
@@ -751,7 +686,7 @@ def get_engine(onnx_path, onnx_sha256, precision, *, cache_root=None, rebuild=Fa
 
     if not os.path.isfile(onnx_path):
         raise EdgeferError("ONNX file not found: %s" % onnx_path)
-    actual = _file_sha256(onnx_path)
+    actual = sha256_file(onnx_path)
     if actual != fields["onnx_sha256"]:
         raise EdgeferError(
             "%s has sha256 %s, not the %s given for it (the bundle's manifest and its files differ)"
@@ -787,7 +722,7 @@ def load_engine(engine_path, logger_severity="WARNING", dla_core=None):
     ``dla_core``: for an engine built for DLA, the core it runs on (``Runtime.DLA_core`` must
     be set before deserializing). The returned engine keeps its Runtime alive (the Python
     binding ties their lifetimes)."""
-    trt = _import_tensorrt("loading a TensorRT engine")
+    trt = import_tensorrt("loading a TensorRT engine")
     with open(os.fspath(engine_path), "rb") as f:
         data = f.read()
     runtime = trt.Runtime(_logger(trt, logger_severity))

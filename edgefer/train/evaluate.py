@@ -1,0 +1,42 @@
+"""``edgefer eval CHECKPOINT``: a PyTorch checkpoint's logits on a split (host side: torch),
+scored and reported by :mod:`edgefer.evaluation`, the same code a bundle's artifacts go
+through."""
+
+from .. import evaluation
+
+
+def checkpoint_description(ckpt):
+    return "%s (%s, %d px, epoch %d)" % (ckpt["path"], ckpt["model"]["arch"], ckpt["model"]["img_size"], ckpt["epoch"])
+
+
+def checkpoint_logits(ckpt, ds, device="cpu", batch_size=256, net=None):
+    """Logits of a loaded checkpoint on ``ds`` through its own preprocessing block."""
+    import torch
+
+    from ..preprocess import Preprocess
+    from . import checkpoint
+    from .datasets import predict_logits
+
+    dev = torch.device(device)
+    net = net if net is not None else checkpoint.build_model(ckpt).to(dev)
+    return predict_logits(net, ds, Preprocess.from_dict(ckpt["preprocess"]), dev, batch_size=batch_size)
+
+
+def evaluate_checkpoint(path, data, split, labels=None, ferplus_csv=None, out=None, allow_train_split=False,
+                        batch_size=256, device="auto", say=print):
+    """Evaluate a checkpoint on a named split: report to ``out`` (default
+    RUN/eval/DATASET-LABELS-SPLIT), summary through ``say``; returns the paths written."""
+    import torch
+
+    from . import checkpoint
+
+    ckpt = checkpoint.load(path)
+    info = dict(ckpt["data"], labels=ckpt["labels"]["names"])
+    ds, m2d, names, n_dropped = evaluation.open_split(data, labels, ferplus_csv, split, info, allow_train_split)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    logits = checkpoint_logits(ckpt, ds, device, batch_size)
+    context = {"model": ckpt["path"], "arch": ckpt["model"]["arch"]}
+    _, paths = evaluation.evaluate(logits, ds, m2d, names, n_dropped, out or evaluation.default_out_dir(path, ds),
+                                   context, checkpoint_description(ckpt), say)
+    return paths
