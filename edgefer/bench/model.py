@@ -260,6 +260,8 @@ def find_checkpoint(bundle):
     return None
 
 
+# Long for now: argument checks, then the backend x artifact x threads loop that fills the
+# rows; splitting the loop body out is the next step (ARCHITECTURE.md, "Not done yet").
 def benchmark_model(bundle, data=None, labels=None, ferplus_csv=None, split=None, allow_train_split=False,
                     checkpoint=None, backends=None, precisions=None, threads=(1,), warmup=20, runs=200,
                     duration=None, throughput_batch=None, max_spread=timing.MAX_SPREAD, pytorch=True,

@@ -1,8 +1,10 @@
 """``edgefer export``: checkpoint -> verified bundle (host side: torch, onnx, onnxruntime).
 
-Plain functions per step (ONNX in :mod:`.onnx_export`, INT8 in :mod:`.quantize`, the gate in
-:mod:`.gate`, the bundle in :mod:`.bundle`); this module runs them in order and writes the
-manifest.
+Plain functions per step (ONNX in :mod:`.onnx_export`, INT8 in :mod:`.quantize`, the gate and
+its search in :mod:`.gate`, the bundle writer in :mod:`.bundle`, TensorRT engines with the
+runtime's :mod:`edgefer.runtime.tensorrt_engine`); this module runs them in order
+(:func:`run`: checkpoint -> evaluation data -> FP32 + parity -> FP16 -> INT8 + gate ->
+accuracy -> manifest -> bundle -> engines) and writes the manifest.
 """
 
 import datetime
@@ -99,22 +101,7 @@ def run(checkpoint_path, opts):
     if not batches or batches[0] < 1:
         raise EdgeferError("--batches: expected positive batch sizes, e.g. 1,8")
 
-    # evaluation data: a test split of the training data set unless told otherwise
-    eval_data = opts.eval_data or info["path"]
-    eval_split = opts.eval_split or DEFAULT_TEST_SPLIT.get(detect_format(eval_data), "test")
-    ev = open_dataset(eval_data, labels=info["label_protocol"], split=eval_split)
-    if ev.split == ev.train_split:
-        raise EdgeferError("--eval-split %s is the training split; accuracy in a bundle is measured on a test split" % ev.split)
-    keep, m2d, names = align_labels(ck["labels"]["names"], ev)
-    if not keep.all():
-        ev = ev.subset(np.flatnonzero(keep))
-    if opts.eval_limit and opts.eval_limit < len(ev):
-        from ..data.splits import stratified_sample
-
-        ev = ev.subset(stratified_sample(ev.targets, total=opts.eval_limit, seed=0))
-    accuracy_ctx = {"dataset": ev.name, "data": os.path.abspath(ev.path), "label_protocol": ev.labels.name,
-                    "split": ev.split, "images": len(ev),
-                    "sample": "class-stratified %d" % len(ev) if opts.eval_limit else "full split"}
+    ev, m2d, names, accuracy_ctx = _eval_data(opts, ck, info)
 
     work = tempfile.mkdtemp(prefix="edgefer-export-")
     try:
@@ -172,6 +159,27 @@ def run(checkpoint_path, opts):
     if opts.trt:
         build_engines(path, opts)
     return path
+
+
+def _eval_data(opts, ck, info):
+    """The data for the accuracy in the manifest: a test split of the training data set
+    unless told otherwise (never the training split)."""
+    eval_data = opts.eval_data or info["path"]
+    eval_split = opts.eval_split or DEFAULT_TEST_SPLIT.get(detect_format(eval_data), "test")
+    ev = open_dataset(eval_data, labels=info["label_protocol"], split=eval_split)
+    if ev.split == ev.train_split:
+        raise EdgeferError("--eval-split %s is the training split; accuracy in a bundle is measured on a test split" % ev.split)
+    keep, m2d, names = align_labels(ck["labels"]["names"], ev)
+    if not keep.all():
+        ev = ev.subset(np.flatnonzero(keep))
+    if opts.eval_limit and opts.eval_limit < len(ev):
+        from ..data.splits import stratified_sample
+
+        ev = ev.subset(stratified_sample(ev.targets, total=opts.eval_limit, seed=0))
+    accuracy_ctx = {"dataset": ev.name, "data": os.path.abspath(ev.path), "label_protocol": ev.labels.name,
+                    "split": ev.split, "images": len(ev),
+                    "sample": "class-stratified %d" % len(ev) if opts.eval_limit else "full split"}
+    return ev, m2d, names, accuracy_ctx
 
 
 def build_engines(path, opts):

@@ -391,6 +391,9 @@ def _load_timing_cache(config, timing_cache_path):
         config.set_timing_cache(config.create_timing_cache(b""), False)
 
 
+# Long on purpose: one straight pass through TensorRT's builder API (parse, config, flags,
+# DLA, profile, timing cache, build), each step guarded for the API generation it needs;
+# split up, the version checks would have to be repeated in every piece.
 def build_serialized_engine(
     onnx_path,
     precision,
@@ -525,6 +528,8 @@ def build_serialized_engine(
 _WHY_CALIBRATION = "INT8 calibration for TensorRT (copying images to the GPU)"
 
 
+# Long on purpose: the calibrator class must subclass the IInt8EntropyCalibrator2 of the
+# tensorrt module found at call time, so it is defined inside this function.
 def make_entropy_calibrator(batches, cache_path, input_name):
     """An ``IInt8EntropyCalibrator2`` (TensorRT 8.x, < 10.1) feeding ``batches``.
 

@@ -220,6 +220,8 @@ class TensorRTClassifier(object):
 
     # ------------------------------------------------------------------ set-up
 
+    # Long on purpose: the checks of the engine's I/O against the bundle and the one-time
+    # allocation read top to bottom, in the order TensorRT needs them.
     def _setup(self, batch, input_size, output_name):
         engine, context, trt = self._engine, self._context, self._trt
         self._named = _uses_named_api(engine, context)

@@ -119,7 +119,65 @@ def train(cfg, resume=None, progress=True):
 
 
 def _train(cfg, ctx, resume, progress):
-    # -- data ------------------------------------------------------------------------------
+    """The training run, as named steps: data, model, optimization state, run metadata, then
+    one :func:`_train_epoch` + :func:`_end_epoch` per epoch. The order of the steps is the
+    order of the random draws (seeded data split, ``torch.manual_seed`` before the model,
+    per-epoch generators): a resumed run stays bit-exact."""
+    d = _data(cfg, resume)
+    _say(ctx, "data: %s | labels %s (%d classes) | train %d, val %d (%.0f%% of %s, stratified, seed %d)" % (
+        cfg.data, d.labels.name, len(d.labels), len(d.train_ds), len(d.val_ds), 100 * cfg.val_fraction, d.full.split,
+        cfg.seed))
+    model, model_cfg, net = _model(cfg, ctx, resume, len(d.labels))
+    s = _optimization(cfg, ctx, model, d, resume)
+    train_set = TrainFaces(d.train_ds, d.pre, cfg.label_smoothing, cfg.soft_labels)
+    augment = BatchAugment(cfg.augment)
+    meta = _run_meta(cfg, ctx, d, model_cfg)
+    best_path = os.path.join(cfg.out, "best.pt")
+    last_path = os.path.join(cfg.out, "last.pt")
+    _say(ctx, "model: %s at %d px, %.2fM parameters | %s lr %.2g wd %.2g | %s schedule | batch %d x %d process(es) "
+              "| augment %s, mixup %.2g, class weights %s | device %s%s" % (
+                  cfg.arch, cfg.img_size, sum(p.numel() for p in model.parameters()) / 1e6, cfg.optimizer, cfg.lr,
+                  cfg.weight_decay, cfg.schedule, s.local_bs, ctx.world_size, cfg.augment, cfg.mixup,
+                  cfg.class_weights, ctx.device, ", AMP fp16" if s.use_amp else ""))
+
+    epochs_run = 0
+    epoch = s.start_epoch
+    try:
+        for epoch in range(s.start_epoch, cfg.epochs):
+            if s.stopper.should_stop:
+                break
+            if cfg.max_steps and s.step >= cfg.max_steps:
+                break
+            if cfg.stop_after and epochs_run >= cfg.stop_after:
+                _say(ctx, "stopping after %d epoch(s) as asked (--stop-after); continue with --resume %s" % (epochs_run, last_path))
+                break
+            t0, seen, loss_sum, n_batches = _train_epoch(cfg, ctx, epoch, net, model, train_set, augment, s, progress)
+            _end_epoch(cfg, ctx, epoch, model, d, s, meta, (t0, seen, loss_sum, n_batches), best_path, last_path)
+            epochs_run += 1
+            ctx.barrier()
+        else:
+            epoch = cfg.epochs
+        if s.stopper.should_stop:
+            _say(ctx, "early stopping: validation loss has not improved for %d epochs (best %.4f at epoch %d)"
+                 % (s.stopper.patience, s.stopper.best, s.stopper.best_epoch))
+    except KeyboardInterrupt:
+        _say(ctx, "\ninterrupted during epoch %d; %s holds the last completed epoch (%d): continue with "
+                  "edgefer train --resume %s" % (epoch + 1, last_path, epoch, cfg.out))
+        raise
+    best = s.best
+    if ctx.is_main and best:
+        _say(ctx, "best: epoch %d, val loss %.4f, val top-1 %.2f%%, val macro-F1 %.3f (validation slice of %s) -> %s"
+             % (best["epoch"], best["val_loss"], 100 * best["val_top1"], best["val_macro_f1"], d.full.split, best_path))
+    return best_path
+
+
+class _Namespace(object):
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def _data(cfg, resume):
+    """The training split, its seeded stratified validation slice, and the preprocessing."""
     full = _open(cfg, cfg.train_split)
     if len(set(full.targets.tolist())) < 2:
         raise EdgeferError("--data %s split %s has fewer than 2 classes: nothing to learn" % (cfg.data, full.split))
@@ -131,15 +189,13 @@ def _train(cfg, ctx, resume, progress):
     if resume is not None and [full.ids[i] for i in val_idx] != resume["data"]["val_ids"]:
         raise EdgeferError("--resume: the data at %s no longer gives the run's validation slice (data changed?)" % cfg.data)
     train_ds = full.subset(train_idx, split=full.split)
-    val_ds = full.subset(val_idx, split=full.split + ":val")
-    labels = full.labels
-    k = len(labels)
-    counts = train_ds.class_counts()
-    pre = Preprocess(size=cfg.img_size, color=cfg.color, framing=Framing())
-    _say(ctx, "data: %s | labels %s (%d classes) | train %d, val %d (%.0f%% of %s, stratified, seed %d)" % (
-        cfg.data, labels.name, k, len(train_ds), len(val_ds), 100 * cfg.val_fraction, full.split, cfg.seed))
+    return _Namespace(full=full, train_ds=train_ds, val_ds=full.subset(val_idx, split=full.split + ":val"),
+                      labels=full.labels, counts=train_ds.class_counts(), val_ids=[full.ids[i] for i in val_idx],
+                      pre=Preprocess(size=cfg.img_size, color=cfg.color, framing=Framing()))
 
-    # -- model, optimizer ------------------------------------------------------------------
+
+def _model(cfg, ctx, resume, k):
+    """The model (seeded; resumed weights when continuing) and its DDP wrapper when distributed."""
     from .models import create_model, model_config
 
     torch.manual_seed(cfg.seed)
@@ -152,41 +208,47 @@ def _train(cfg, ctx, resume, progress):
     if ctx.distributed:
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+    return model, model_cfg, net
+
+
+def _optimization(cfg, ctx, model, d, resume):
+    """Optimizer, schedule, AMP scaler, early stopping, class weights and the counters
+    (restored from ``resume``)."""
     if cfg.batch_size % ctx.world_size:
         raise EdgeferError("--batch-size %d is not divisible by the %d processes" % (cfg.batch_size, ctx.world_size))
-    local_bs = cfg.batch_size // ctx.world_size
-    steps_per_epoch = max(1, math.ceil(len(train_ds) / float(cfg.batch_size)))
+    steps_per_epoch = max(1, math.ceil(len(d.train_ds) / float(cfg.batch_size)))
     opt = build_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay)
     sched = Schedule(cfg.schedule, opt, total_steps=cfg.epochs * steps_per_epoch,
                      warmup_steps=int(cfg.warmup_epochs * steps_per_epoch), step_epochs=cfg.step_epochs, gamma=cfg.gamma)
     use_amp = ctx.device.type == "cuda" and cfg.amp != "off"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    stopper = EarlyStopping(cfg.patience)
-    weight = torch.from_numpy(class_weights(counts, cfg.class_weights)).to(ctx.device)
-    start_epoch, step, history = 0, 0, []
-    best = {}
+    s = _Namespace(opt=opt, sched=sched, use_amp=use_amp, scaler=torch.amp.GradScaler("cuda", enabled=use_amp),
+                   stopper=EarlyStopping(cfg.patience), local_bs=cfg.batch_size // ctx.world_size,
+                   weight=torch.from_numpy(class_weights(d.counts, cfg.class_weights)).to(ctx.device),
+                   start_epoch=0, step=0, history=[], best={})
     if resume is not None:
         r = resume["resume"]
-        opt.load_state_dict(r["optimizer"])
-        sched.load_state_dict(r["scheduler"])
-        scaler.load_state_dict(r["scaler"])
-        stopper.load_state_dict(r["early_stopping"])
-        start_epoch, step, history, best = resume["epoch"], resume["step"], list(resume["history"]), dict(resume["best"])
-        _say(ctx, "resuming %s after epoch %d (step %d)" % (resume["path"], start_epoch, step))
+        s.opt.load_state_dict(r["optimizer"])
+        s.sched.load_state_dict(r["scheduler"])
+        s.scaler.load_state_dict(r["scaler"])
+        s.stopper.load_state_dict(r["early_stopping"])
+        s.start_epoch, s.step = resume["epoch"], resume["step"]
+        s.history, s.best = list(resume["history"]), dict(resume["best"])
+        _say(ctx, "resuming %s after epoch %d (step %d)" % (resume["path"], s.start_epoch, s.step))
+    return s
 
-    train_set = TrainFaces(train_ds, pre, cfg.label_smoothing, cfg.soft_labels)
-    augment = BatchAugment(cfg.augment)
-    val_ids = [full.ids[i] for i in val_idx]
+
+def _run_meta(cfg, ctx, d, model_cfg):
+    """What every checkpoint records about the run; ``config.json`` and ``split.json``."""
     meta = {
         "model": model_cfg,
-        "labels": labels.to_dict(),
-        "preprocess": pre.to_dict(),
+        "labels": d.labels.to_dict(),
+        "preprocess": d.pre.to_dict(),
         "data": {
-            "format": full.name, "path": os.path.abspath(cfg.data), "label_protocol": labels.name,
-            "train_split": full.split, "val_fraction": cfg.val_fraction, "split_seed": cfg.seed,
-            "n_train": len(train_ds), "n_val": len(val_ds), "val_ids": val_ids,
-            "train_ids_sha256": hashlib.sha256("\n".join(train_ds.ids).encode()).hexdigest(),
-            "train_limit": cfg.train_limit, "class_counts": counts.tolist(),
+            "format": d.full.name, "path": os.path.abspath(cfg.data), "label_protocol": d.labels.name,
+            "train_split": d.full.split, "val_fraction": cfg.val_fraction, "split_seed": cfg.seed,
+            "n_train": len(d.train_ds), "n_val": len(d.val_ds), "val_ids": d.val_ids,
+            "train_ids_sha256": hashlib.sha256("\n".join(d.train_ds.ids).encode()).hexdigest(),
+            "train_limit": cfg.train_limit, "class_counts": d.counts.tolist(),
         },
         "train": dataclasses.asdict(cfg),
         "versions": _versions(),
@@ -195,111 +257,89 @@ def _train(cfg, ctx, resume, progress):
         os.makedirs(cfg.out, exist_ok=True)
         write_json(os.path.join(cfg.out, "config.json"), {k2: v for k2, v in meta.items() if k2 != "data"} | {
             "data": {k2: v for k2, v in meta["data"].items() if k2 != "val_ids"}})
-        write_json(os.path.join(cfg.out, "split.json"), {"train_split": full.split, "seed": cfg.seed,
-                                                        "val_fraction": cfg.val_fraction, "val_ids": val_ids})
-    best_path = os.path.join(cfg.out, "best.pt")
-    last_path = os.path.join(cfg.out, "last.pt")
-    _say(ctx, "model: %s at %d px, %.2fM parameters | %s lr %.2g wd %.2g | %s schedule | batch %d x %d process(es) "
-              "| augment %s, mixup %.2g, class weights %s | device %s%s" % (
-                  cfg.arch, cfg.img_size, sum(p.numel() for p in model.parameters()) / 1e6, cfg.optimizer, cfg.lr,
-                  cfg.weight_decay, cfg.schedule, local_bs, ctx.world_size, cfg.augment, cfg.mixup,
-                  cfg.class_weights, ctx.device, ", AMP fp16" if use_amp else ""))
+        write_json(os.path.join(cfg.out, "split.json"), {"train_split": d.full.split, "seed": cfg.seed,
+                                                        "val_fraction": cfg.val_fraction, "val_ids": d.val_ids})
+    return meta
 
-    epochs_run = 0
-    epoch = start_epoch
-    try:
-        for epoch in range(start_epoch, cfg.epochs):
-            if stopper.should_stop:
-                break
-            if cfg.max_steps and step >= cfg.max_steps:
-                break
-            if cfg.stop_after and epochs_run >= cfg.stop_after:
-                _say(ctx, "stopping after %d epoch(s) as asked (--stop-after); continue with --resume %s" % (epochs_run, last_path))
-                break
-            seed = _seed_epoch(cfg.seed, epoch, ctx.rank)
-            rng = np.random.default_rng(seed)
-            gen = torch.Generator().manual_seed(seed)
-            aug_gen = torch.Generator().manual_seed(seed + 1)  # its own stream: independent of the loader's draws
-            if ctx.distributed:
-                sampler = torch.utils.data.DistributedSampler(train_set, ctx.world_size, ctx.rank, shuffle=True, seed=cfg.seed)
-                sampler.set_epoch(epoch)
-            else:
-                sampler = torch.utils.data.RandomSampler(train_set, generator=gen)
-            loader = torch.utils.data.DataLoader(
-                train_set, batch_size=local_bs, sampler=sampler, num_workers=cfg.workers, generator=gen,
-                pin_memory=ctx.device.type == "cuda", drop_last=len(train_set) > local_bs * ctx.world_size)
-            net.train()
-            t0, seen, loss_sum, n_batches = time.time(), 0, 0.0, 0
-            bar = tqdm(loader, desc="epoch %d/%d" % (epoch + 1, cfg.epochs), leave=False, dynamic_ncols=True,
-                       disable=not (progress and ctx.is_main), file=sys.stderr)
-            for x, y, _ in bar:
-                x = train_set.normalize(augment(x.to(ctx.device, non_blocking=True), aug_gen))
-                y = y.to(ctx.device, non_blocking=True)
-                x, y = mixup(x, y, cfg.mixup, rng)
-                with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
-                    logits = net(x)
-                loss = soft_cross_entropy(logits, y, weight)
-                if not torch.isfinite(loss):
-                    raise EdgeferError("training diverged at epoch %d step %d (loss %s): lower --lr (now %g)"
-                                       % (epoch + 1, step, loss.item(), cfg.lr))
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                if cfg.clip_grad > 0:
-                    scaler.unscale_(opt)
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
-                scaler.step(opt)
-                scaler.update()
-                sched.after_step()
-                step += 1
-                n_batches += 1
-                loss_sum += loss.item()
-                seen += x.shape[0] * ctx.world_size
-                bar.set_postfix(loss="%.3f" % (loss_sum / n_batches), lr="%.2g" % opt.param_groups[0]["lr"],
-                                ips="%.0f" % (seen / max(1e-9, time.time() - t0)))
-                if cfg.max_steps and step >= cfg.max_steps:
-                    break
-            bar.close()
-            train_time = time.time() - t0
-            # -- validation on the slice (all ranks share the work, all see the result) -------
-            v = _validate(model, val_ds, pre, ctx)
-            lr_now = opt.param_groups[0]["lr"]
-            sched.after_epoch(v["val_loss"])
-            improved = stopper.update(v["val_loss"], epoch + 1)
-            row = {"epoch": epoch + 1, "step": step, "train_loss": loss_sum / max(1, n_batches), **v, "lr": lr_now,
-                   "world_size": ctx.world_size,
-                   "train_images_per_s": seen / max(1e-9, train_time), "epoch_time_s": time.time() - t0}
-            history.append(row)
-            if improved:
-                best = {"epoch": epoch + 1, "val_loss": v["val_loss"], "val_top1": v["val_top1"],
-                        "val_macro_f1": v["val_macro_f1"]}
-            epochs_run += 1
-            if ctx.is_main:
-                base = dict(meta, epoch=epoch + 1, step=step, metrics=row, best=best, history=history)
-                if improved:
-                    checkpoint.save(best_path, dict(base, kind="best", state_dict=_cpu_state(model)))
-                checkpoint.save(last_path, dict(base, kind="last", state_dict=_cpu_state(model), resume={
-                    "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
-                    "early_stopping": stopper.state_dict()}))
-                with open(os.path.join(cfg.out, "history.jsonl"), "a") as f:
-                    f.write(json.dumps(row) + "\n")
-                _say(ctx, "epoch %d/%d  train loss %.4f  val loss %.4f  val top-1 %.2f%%  val macro-F1 %.3f  lr %.2g  "
-                          "%.0f img/s%s" % (epoch + 1, cfg.epochs, row["train_loss"], v["val_loss"], 100 * v["val_top1"],
-                                           v["val_macro_f1"], lr_now, row["train_images_per_s"],
-                                           "  *best" if improved else ""))
-            ctx.barrier()
-        else:
-            epoch = cfg.epochs
-        if stopper.should_stop:
-            _say(ctx, "early stopping: validation loss has not improved for %d epochs (best %.4f at epoch %d)"
-                 % (stopper.patience, stopper.best, stopper.best_epoch))
-    except KeyboardInterrupt:
-        _say(ctx, "\ninterrupted during epoch %d; %s holds the last completed epoch (%d): continue with "
-                  "edgefer train --resume %s" % (epoch + 1, last_path, epoch, cfg.out))
-        raise
-    if ctx.is_main and best:
-        _say(ctx, "best: epoch %d, val loss %.4f, val top-1 %.2f%%, val macro-F1 %.3f (validation slice of %s) -> %s"
-             % (best["epoch"], best["val_loss"], 100 * best["val_top1"], best["val_macro_f1"], full.split, best_path))
-    return best_path
+
+def _train_epoch(cfg, ctx, epoch, net, model, train_set, augment, s, progress):
+    """One pass over the training set (seeded per epoch and rank); returns (start time,
+    images seen, summed loss, batches)."""
+    seed = _seed_epoch(cfg.seed, epoch, ctx.rank)
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    aug_gen = torch.Generator().manual_seed(seed + 1)  # its own stream: independent of the loader's draws
+    if ctx.distributed:
+        sampler = torch.utils.data.DistributedSampler(train_set, ctx.world_size, ctx.rank, shuffle=True, seed=cfg.seed)
+        sampler.set_epoch(epoch)
+    else:
+        sampler = torch.utils.data.RandomSampler(train_set, generator=gen)
+    loader = torch.utils.data.DataLoader(
+        train_set, batch_size=s.local_bs, sampler=sampler, num_workers=cfg.workers, generator=gen,
+        pin_memory=ctx.device.type == "cuda", drop_last=len(train_set) > s.local_bs * ctx.world_size)
+    net.train()
+    t0, seen, loss_sum, n_batches = time.time(), 0, 0.0, 0
+    bar = tqdm(loader, desc="epoch %d/%d" % (epoch + 1, cfg.epochs), leave=False, dynamic_ncols=True,
+               disable=not (progress and ctx.is_main), file=sys.stderr)
+    for x, y, _ in bar:
+        x = train_set.normalize(augment(x.to(ctx.device, non_blocking=True), aug_gen))
+        y = y.to(ctx.device, non_blocking=True)
+        x, y = mixup(x, y, cfg.mixup, rng)
+        with torch.autocast("cuda", dtype=torch.float16, enabled=s.use_amp):
+            logits = net(x)
+        loss = soft_cross_entropy(logits, y, s.weight)
+        if not torch.isfinite(loss):
+            raise EdgeferError("training diverged at epoch %d step %d (loss %s): lower --lr (now %g)"
+                               % (epoch + 1, s.step, loss.item(), cfg.lr))
+        s.opt.zero_grad(set_to_none=True)
+        s.scaler.scale(loss).backward()
+        if cfg.clip_grad > 0:
+            s.scaler.unscale_(s.opt)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+        s.scaler.step(s.opt)
+        s.scaler.update()
+        s.sched.after_step()
+        s.step += 1
+        n_batches += 1
+        loss_sum += loss.item()
+        seen += x.shape[0] * ctx.world_size
+        bar.set_postfix(loss="%.3f" % (loss_sum / n_batches), lr="%.2g" % s.opt.param_groups[0]["lr"],
+                        ips="%.0f" % (seen / max(1e-9, time.time() - t0)))
+        if cfg.max_steps and s.step >= cfg.max_steps:
+            break
+    bar.close()
+    return t0, seen, loss_sum, n_batches
+
+
+def _end_epoch(cfg, ctx, epoch, model, d, s, meta, counts, best_path, last_path):
+    """Validation on the slice (all ranks share the work, all see the result), schedule and
+    early stopping, history, and the checkpoints (``best.pt`` when improved, ``last.pt``)."""
+    t0, seen, loss_sum, n_batches = counts
+    train_time = time.time() - t0
+    v = _validate(model, d.val_ds, d.pre, ctx)
+    lr_now = s.opt.param_groups[0]["lr"]
+    s.sched.after_epoch(v["val_loss"])
+    improved = s.stopper.update(v["val_loss"], epoch + 1)
+    row = {"epoch": epoch + 1, "step": s.step, "train_loss": loss_sum / max(1, n_batches), **v, "lr": lr_now,
+           "world_size": ctx.world_size,
+           "train_images_per_s": seen / max(1e-9, train_time), "epoch_time_s": time.time() - t0}
+    s.history.append(row)
+    if improved:
+        s.best = {"epoch": epoch + 1, "val_loss": v["val_loss"], "val_top1": v["val_top1"],
+                  "val_macro_f1": v["val_macro_f1"]}
+    if ctx.is_main:
+        base = dict(meta, epoch=epoch + 1, step=s.step, metrics=row, best=s.best, history=s.history)
+        if improved:
+            checkpoint.save(best_path, dict(base, kind="best", state_dict=_cpu_state(model)))
+        checkpoint.save(last_path, dict(base, kind="last", state_dict=_cpu_state(model), resume={
+            "optimizer": s.opt.state_dict(), "scheduler": s.sched.state_dict(), "scaler": s.scaler.state_dict(),
+            "early_stopping": s.stopper.state_dict()}))
+        with open(os.path.join(cfg.out, "history.jsonl"), "a") as f:
+            f.write(json.dumps(row) + "\n")
+        _say(ctx, "epoch %d/%d  train loss %.4f  val loss %.4f  val top-1 %.2f%%  val macro-F1 %.3f  lr %.2g  "
+                  "%.0f img/s%s" % (epoch + 1, cfg.epochs, row["train_loss"], v["val_loss"], 100 * v["val_top1"],
+                                   v["val_macro_f1"], lr_now, row["train_images_per_s"],
+                                   "  *best" if improved else ""))
 
 
 def _validate(model, val_ds, pre, ctx):
