@@ -1,8 +1,14 @@
 """Training throughput (images/s) of both architectures at several input sizes.
 
-Measures the real training step of ``edgefer train``: FER2013 Training images through the
-shared preprocessing and the architecture's augmentation recipe, forward, class-weighted
-soft cross-entropy, backward, AdamW step. Warm-up steps are not timed.
+Three input pipelines in front of the same training step (forward, soft cross-entropy,
+backward, AdamW), warm-up steps not timed:
+
+* ``bare`` — a fixed random batch: the step alone, the ceiling;
+* ``batched`` — what ``edgefer train`` does: FER2013 Training images through the shared
+  preprocessing (uint8), then the ``fer`` recipe on the whole batch
+  (:class:`edgefer.train.transforms.BatchAugment`);
+* ``per-image`` — the pipeline before 2026-12-01, kept here only as the baseline: the same
+  recipe's geometry as torchvision v2 transforms applied image by image in the loader.
 
     python benchmarks/train_throughput.py --data ../shared/data/fer2013/fer2013.csv.gz
     python benchmarks/train_throughput.py --sizes 48 64 112 224 --steps 8 --out benchmarks/results
@@ -12,6 +18,7 @@ Writes ``train_throughput.json`` and ``train_throughput.md`` to ``--out``.
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import platform
@@ -26,22 +33,59 @@ from edgefer.train.models import create_model
 from edgefer.preprocess import Preprocess
 from edgefer.train.datasets import TrainFaces
 from edgefer.train.losses import class_weights, soft_cross_entropy
-from edgefer.train.transforms import DEFAULT_RECIPE, build_train_transform
+from edgefer.train.transforms import BatchAugment
+
+PIPELINES = ("bare", "batched", "per-image")
 
 
-def measure(ds, arch, size, batch, steps, warmup, threads):
+class _PerImage(torch.utils.data.Dataset):
+    """The old per-image pipeline: torchvision v2 on each prepared face (baseline only)."""
+
+    def __init__(self, faces, size):
+        from torchvision.transforms import v2
+
+        self.faces = faces
+        self.t = v2.Compose([
+            v2.RandomResizedCrop(size, scale=(0.8, 1.2), ratio=(1.0, 1.0), antialias=True),
+            v2.RandomApply([v2.RandomAffine(0, translate=(0.2, 0.2))], p=0.5),
+            v2.RandomHorizontalFlip(0.5), v2.RandomApply([v2.RandomRotation(10)], p=0.5),
+            v2.ToDtype(torch.float32, scale=True), v2.RandomErasing(0.5)])
+
+    def __len__(self):
+        return len(self.faces)
+
+    def __getitem__(self, i):
+        x, y, _ = self.faces[i]
+        return self.faces.normalize(self.t(x)[None])[0], y
+
+
+def _batches(pipeline, faces, batch):
+    gen = torch.Generator().manual_seed(0)
+    if pipeline == "bare":
+        x, y, _ = next(iter(torch.utils.data.DataLoader(faces, batch_size=batch)))
+        x = faces.normalize(x.float() / 255)
+        while True:
+            yield x, y
+    if pipeline == "per-image":
+        yield from torch.utils.data.DataLoader(_PerImage(faces, faces.pre.size), batch_size=batch, shuffle=True,
+                                               num_workers=0, generator=gen)
+        return
+    augment = BatchAugment("fer")
+    for x, y, _ in torch.utils.data.DataLoader(faces, batch_size=batch, shuffle=True, num_workers=0, generator=gen):
+        yield faces.normalize(augment(x, gen)), y
+
+
+def measure(ds, arch, size, batch, steps, warmup, threads, pipeline):
     torch.manual_seed(0)
     model = create_model(arch, len(ds.labels), size).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    data = TrainFaces(ds, Preprocess(size=size), build_train_transform(DEFAULT_RECIPE[arch], size))
-    w = torch.from_numpy(class_weights(ds.class_counts(), "balanced"))
-    loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, num_workers=0,
-                                         generator=torch.Generator().manual_seed(0))
-    it = iter(loader)
+    faces = TrainFaces(ds, Preprocess(size=size))
+    w = torch.from_numpy(class_weights(ds.class_counts(), "none"))
+    it = _batches(pipeline, faces, batch)
     times = []
     for s in range(warmup + steps):
         t0 = time.perf_counter()
-        x, y, _ = next(it)
+        x, y = next(it)
         loss = soft_cross_entropy(model(x), y, w)
         opt.zero_grad()
         loss.backward()
@@ -49,7 +93,7 @@ def measure(ds, arch, size, batch, steps, warmup, threads):
         if s >= warmup:
             times.append(time.perf_counter() - t0)
     t = np.array(times)
-    return {"arch": arch, "img_size": size, "batch": batch, "steps": steps, "threads": threads,
+    return {"arch": arch, "img_size": size, "pipeline": pipeline, "batch": batch, "steps": steps, "threads": threads,
             "images_per_s": float(batch * len(t) / t.sum()), "step_ms_median": float(1000 * np.median(t)),
             "step_ms_min": float(1000 * t.min()), "step_ms_max": float(1000 * t.max())}
 
@@ -59,22 +103,22 @@ def main():
     ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "fer2013",
                                                    "fer2013.csv.gz"))
     ap.add_argument("--archs", nargs="+", default=["efficientvit_m5", "efficientnet_b0_attn"])
-    ap.add_argument("--sizes", nargs="+", type=int, default=[48, 64, 112, 224])
+    ap.add_argument("--sizes", nargs="+", type=int, default=[48, 64, 96])
+    ap.add_argument("--pipelines", nargs="+", default=list(PIPELINES), choices=PIPELINES)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--steps", type=int, default=8)
-    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=4)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     ds = open_dataset(a.data, split="Training")
     rows = []
-    for arch in a.archs:
-        for size in a.sizes:
-            r = measure(ds, arch, size, a.batch, a.steps, a.warmup, a.threads)
-            rows.append(r)
-            print("%-22s %4d px  %7.1f img/s  (step median %.0f ms, min-max %.0f-%.0f)" % (
-                arch, size, r["images_per_s"], r["step_ms_median"], r["step_ms_min"], r["step_ms_max"]), flush=True)
+    for arch, size, pipeline in itertools.product(a.archs, a.sizes, a.pipelines):
+        r = measure(ds, arch, size, a.batch, a.steps, a.warmup, a.threads, pipeline)
+        rows.append(r)
+        print("%-22s %4d px %-9s %7.1f img/s  (step median %.0f ms, min-max %.0f-%.0f)" % (
+            arch, size, pipeline, r["images_per_s"], r["step_ms_median"], r["step_ms_min"], r["step_ms_max"]), flush=True)
     doc = {"benchmark": "train_throughput", "date": datetime.date.today().isoformat(),
            "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                        "torch": torch.__version__, "device": "cpu", "threads": a.threads},
@@ -83,9 +127,9 @@ def main():
     write_json(os.path.join(a.out, "train_throughput.json"), doc)
     md = ["# Training throughput, %s, %d cores, %d threads, torch %s, batch %d" % (
         doc["date"], os.cpu_count(), a.threads, torch.__version__, a.batch), "",
-        "| architecture | input | images/s | step median (ms) | step min-max (ms) |", "|---|---|---|---|---|"]
+        "| architecture | input | pipeline | images/s | step median (ms) | step min-max (ms) |", "|---|---|---|---|---|---|"]
     for r in rows:
-        md.append("| %s | %d | %.1f | %.0f | %.0f-%.0f |" % (r["arch"], r["img_size"], r["images_per_s"],
+        md.append("| %s | %d | %s | %.1f | %.0f | %.0f-%.0f |" % (r["arch"], r["img_size"], r["pipeline"], r["images_per_s"],
                                                            r["step_ms_median"], r["step_ms_min"], r["step_ms_max"]))
     write_text(os.path.join(a.out, "train_throughput.md"), "\n".join(md) + "\n")
 
