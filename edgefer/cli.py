@@ -339,13 +339,19 @@ onnxruntime: `pip install 'edgefer[cpu]'`; on a Jetson JetPack's OpenCV and Tens
 \b
 Sources (--camera N or --source): a camera number or /dev/videoN, a video file, an image,
 a folder of images, rtsp:// or http:// streams, a GStreamer pipeline ('... ! appsink'),
-csi://0 (Jetson CSI camera) and picam://0 (Raspberry Pi camera through picamera2).
+csi://0 (Jetson CSI camera) and picam://0 (Raspberry Pi camera through picamera2);
+--source repeated for a list of images. The photos of an image, a folder or a list are
+classified one by one (no tracking or smoothing across them unless --track-stills), and
+every JSON line names the file it came from ("source").
+Without --bundle, the model shipped with edgefer (the default bundle).
 Outputs (any number): --show (window), --save FILE (annotated .mp4/.avi, .jpg/.png or
 folder/), --json FILE (JSON lines, - for stdout), --serve [HOST:]PORT (local web page).
 Nothing is stored unless asked. Prints a one-line summary at the end (frames, faces, FPS).
 
 \b
 Examples:
+  edgefer run --source examples/images/astronaut.jpg --save astronaut-out.jpg
+  edgefer run --source photos/ --json - --quiet
   edgefer run --camera 0 --bundle vit.edgefer --show
   edgefer run --source video.mp4 --bundle vit.edgefer --json out.jsonl --save out.mp4
   edgefer run --source csi://0 --bundle vit.edgefer --backend tensorrt --serve 8080
@@ -357,7 +363,12 @@ Examples:
 
 @main.command("run", help=RUN_HELP, context_settings=CONTEXT)
 @click.option("--camera", default=None, type=int, help="Camera number (USB/V4L2), same as --source N.")
-@click.option("--source", default=None, help="Camera number, file, folder, URL, csi://N, picam://N or GStreamer pipeline.")
+@click.option("--source", "sources", multiple=True,
+              help="Camera number, file, folder, URL, csi://N, picam://N or GStreamer pipeline; several images: "
+                   "repeat --source.")
+@click.option("--track-stills", is_flag=True,
+              help="Track faces across the photos of an image folder or list (frames of one scene); by default "
+                   "each photo is classified on its own.")
 @click.option("--bundle", default="default", show_default=True, help="NAME.edgefer folder made by `edgefer export`.")
 @click.option("--detector", default="blazeface", show_default=True,
               type=click.Choice(["blazeface", "blazeface-back", "yunet"]),
@@ -389,25 +400,26 @@ Examples:
 @click.option("--hysteresis", default=0.1, show_default=True, type=float,
               help="A face's emotion changes only when another class leads by this much.")
 @click.option("--quiet", is_flag=True, help="No progress line.")
-def run_cmd(camera, source, bundle, detector, detector_model, backend, precision, threads, show, save, json_out, serve,
-            max_frames, width, height, fps, score_threshold, min_face, max_faces, smoothing, alpha, hysteresis, quiet):
+def run_cmd(camera, sources, track_stills, bundle, detector, detector_model, backend, precision, threads, show, save,
+            json_out, serve, max_frames, width, height, fps, score_threshold, min_face, max_faces, smoothing, alpha, hysteresis, quiet):
     import time
 
     from .runtime.pipeline import Pipeline
     from .runtime.sinks import open_sinks
 
-    if camera is not None and source is not None:
+    if camera is not None and sources:
         raise EdgeferError("--camera and --source: give one of them")
-    if camera is None and source is None:
+    if camera is None and not sources:
         raise EdgeferError("no input: give --camera N or --source URI|PATH (see edgefer run --help)")
-    src = camera if camera is not None else (int(source) if source.strip().isdigit() else source)
+    source = sources[0] if len(sources) == 1 else list(sources)
+    src = camera if camera is not None else (int(source) if len(sources) == 1 and source.strip().isdigit() else source)
     if max_frames is not None and max_frames < 1:
         raise EdgeferError("--max-frames %d: expected >= 1" % max_frames)
     from .runtime.sources import PrefetchSource, open_source
 
     # The source first: a missing file or an absent camera is reported before any model loads.
     source_obj = open_source(src, width=width, height=height, fps=fps)
-    if not source_obj.live and source_obj.kind in ("file", "folder"):
+    if not source_obj.live and source_obj.kind in ("file", "folder", "list"):
         source_obj = PrefetchSource(source_obj)
     try:
         pipe = Pipeline(bundle, detector=detector, detector_model=detector_model, backend=backend, precision=precision,
@@ -437,7 +449,8 @@ def run_cmd(camera, source, bundle, detector, detector_model, backend, precision
 
     summary = None
     try:
-        summary = pipe.run(source_obj, [sinks] if sinks else [], max_frames=max_frames, progress=progress)
+        summary = pipe.run(source_obj, [sinks] if sinks else [], max_frames=max_frames, progress=progress,
+                           track_stills=track_stills)
     except BaseException:
         # A failed run drops a half-written video; Ctrl-C keeps what was recorded (see sinks).
         if sinks is not None:

@@ -60,3 +60,46 @@ def top2_margin(probs):
     p = np.sort(np.asarray(probs), axis=1)
     return p[:, -1] - p[:, -2]
 
+
+
+def expected_calibration_error(confidence, correct, bins=15):
+    """ECE (Guo et al., ICML 2017): the gap between confidence (the top probability) and
+    accuracy (``correct``: was that answer right), averaged over ``bins`` equal-width
+    confidence bins weighted by their share of the samples."""
+    conf = np.asarray(confidence, np.float64)
+    correct = np.asarray(correct, bool)
+    which = np.minimum((conf * bins).astype(np.int64), bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = which == b
+        if m.any():
+            ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
+    return float(ece)
+
+
+def nll(logits, targets, temperature=1.0):
+    """Mean negative log-likelihood of the targets under softmax(logits / temperature)."""
+    z = np.asarray(logits, np.float64) / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-logp[np.arange(len(z)), np.asarray(targets, np.int64)].mean())
+
+
+def fit_temperature(logits, targets, lo=0.05, hi=20.0, iters=60):
+    """Temperature scaling (Guo et al. 2017): the T > 0 minimising the NLL of
+    softmax(logits / T) on held-out data. NLL is unimodal in log T, so a golden-section
+    search over [lo, hi] finds it without scipy."""
+    a, b = np.log(lo), np.log(hi)
+    g = (np.sqrt(5) - 1) / 2
+    c, d = b - g * (b - a), a + g * (b - a)
+    fc, fd = nll(logits, targets, np.exp(c)), nll(logits, targets, np.exp(d))
+    for _ in range(iters):
+        if fc < fd:
+            b, d, fd = d, c, fc
+            c = b - g * (b - a)
+            fc = nll(logits, targets, np.exp(c))
+        else:
+            a, c, fc = c, d, fd
+            d = a + g * (b - a)
+            fd = nll(logits, targets, np.exp(d))
+    return float(np.exp((a + b) / 2))

@@ -95,6 +95,30 @@ def test_group_photos_many_faces_with_back_model_matching_yunet():
     assert len(ious) > 100 and np.mean(ious >= 0.4) >= 0.9 and np.median(ious) >= 0.6, np.percentile(ious, [10, 50])
 
 
+def test_faces_that_fill_the_whole_frame_are_found(fer_csv):
+    """ID photos, data-set crops, a face right at a kiosk camera: the close-up pass (the
+    frame padded into a canvas twice its size) finds what the plain pass misses, and its
+    boxes are in the frame's own coordinates, around its centre."""
+    from edgefer.data import open_dataset
+
+    ds = open_dataset(fer_csv, split="PublicTest")
+    frames = [cv2.cvtColor(cv2.resize(ds.image(i), (192, 192)), cv2.COLOR_GRAY2BGR) for i in range(0, 1200, 12)]
+    plain = create_detector("blazeface", close_up=False)
+    close = create_detector("blazeface")
+    found_plain = sum(bool(plain.detect(f)) for f in frames)
+    dets = [close.detect(f) for f in frames]
+    found = sum(bool(d) for d in dets)
+    assert found >= 0.9 * len(frames) and found > found_plain, (found, found_plain)
+    centres = np.array([[(d[0].box[0] + d[0].box[2]) / 2, (d[0].box[1] + d[0].box[3]) / 2] for d in dets if d])
+    off = np.abs(centres - 96).max(1)
+    assert np.mean(off < 30) >= 0.9 and np.median(off) < 10, np.sort(off)[-10:]
+    # a real portrait cut to its face box fills the frame the same way
+    img = _photo("facerec_obama.jpg")
+    x0, y0, x1, y1 = [int(v) for v in plain.detect(img)[0].box]
+    tight = img[max(0, y0):y1, max(0, x0):x1]
+    assert close.detect(tight), "the tight crop of a detected face is found again"
+
+
 def test_detector_options_and_bad_frames():
     img = _photo("linzaer_10.jpg")
     det = create_detector("blazeface-back", max_faces=3)
@@ -326,6 +350,46 @@ def test_run_cli_on_video_json_lines(vit_bundle, tmp_path):
             prev[f["id"]] = f["label"]
     cap = cv2.VideoCapture(str(tmp_path / "ann.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == n
+
+
+def test_folder_and_list_of_photos_give_one_independent_result_per_photo(vit_bundle, tmp_path):
+    """Unrelated photos: every JSON line names its file, ids start afresh on every photo and
+    nothing is smoothed across them (each photo's probabilities equal a run on it alone)."""
+    names = ["facerec_obama.jpg", "facerec_lin-manuel-miranda.png", "facerec_alex_lacamoire1.jpg"]
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for k, n in enumerate(names):
+        shutil.copy(need_shared(os.path.join(FACES, n)), folder / ("%d-%s" % (k + 1, n)))
+    out = str(tmp_path / "folder.jsonl")
+    p = run_cli("run", "--source", folder, "--bundle", vit_bundle, "--json", out, "--quiet", timeout=300)
+    assert p.returncode == 0, p.stderr
+    recs = [json.loads(line) for line in open(out)]
+    assert [os.path.basename(r["source"]) for r in recs] == sorted(os.listdir(folder))
+    assert all([f["id"] for f in r["faces"]] == [1] for r in recs)
+    assert all([e["event"] for e in r["events"]] == ["appeared"] for r in recs)
+    alone = []
+    for name in sorted(os.listdir(folder)):
+        one = str(tmp_path / (name + ".jsonl"))
+        assert run_cli("run", "--source", folder / name, "--bundle", vit_bundle, "--json", one, "--quiet",
+                       timeout=300).returncode == 0
+        alone.append(json.loads(open(one).readline()))
+    for r, a in zip(recs, alone):
+        assert r["source"] == a["source"]
+        assert r["faces"][0]["probs"] == a["faces"][0]["probs"] and r["faces"][0]["label"] == a["faces"][0]["label"]
+    # a list of images, in the order given
+    listed = [str(folder / n) for n in reversed(sorted(os.listdir(folder)))]
+    out2 = str(tmp_path / "list.jsonl")
+    assert run_cli("run", *[a for path in listed for a in ("--source", path)], "--bundle", vit_bundle, "--json", out2,
+                   "--quiet", timeout=300).returncode == 0
+    assert [json.loads(line)["source"] for line in open(out2)] == listed
+    # --track-stills: the same photo twice is one track (appeared once), as frames of a scene
+    same = str(folder / sorted(os.listdir(folder))[0])
+    out3 = str(tmp_path / "tracked.jsonl")
+    assert run_cli("run", "--source", same, "--source", same, "--bundle", vit_bundle, "--json", out3, "--quiet",
+                   "--track-stills", timeout=300).returncode == 0
+    recs3 = [json.loads(line) for line in open(out3)]
+    assert [[f["id"] for f in r["faces"]] for r in recs3] == [[1], [1]]
+    assert [e["event"] for r in recs3 for e in r["events"]] == ["appeared"]
 
 
 def test_run_cli_bad_inputs(vit_bundle, tmp_path):

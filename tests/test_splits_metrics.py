@@ -54,3 +54,30 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
             raise RuntimeError("crash mid-write")
     assert target.read_text().strip().endswith("}") and '"v": 1' in target.read_text()
     assert os.listdir(tmp_path) == ["x.json"]
+
+
+def test_temperature_scaling_recovers_a_known_temperature_and_lowers_ece():
+    from edgefer.metrics import expected_calibration_error, fit_temperature, nll, softmax
+
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(0, 2.0, (4000, 7))
+    targets = np.array([rng.choice(7, p=p) for p in softmax(true_logits)])
+    overconfident = true_logits * 2.5  # a model whose logits are 2.5x too large
+    t = fit_temperature(overconfident, targets)
+    assert abs(t - 2.5) < 0.25, t
+    assert nll(overconfident, targets, t) < nll(overconfident, targets)
+    ok = overconfident.argmax(1) == targets
+    before = expected_calibration_error(softmax(overconfident).max(1), ok)
+    after = expected_calibration_error(softmax(overconfident / t).max(1), ok)
+    assert after < before / 3, (before, after)
+    # calibrated logits need no temperature
+    assert abs(fit_temperature(true_logits, targets) - 1.0) < 0.1
+
+
+def test_ece_of_perfectly_and_badly_calibrated_answers():
+    from edgefer.metrics import expected_calibration_error
+
+    conf = np.full(1000, 0.8)
+    right = np.arange(1000) < 800
+    assert expected_calibration_error(conf, right) < 1e-9
+    assert abs(expected_calibration_error(np.full(1000, 0.99), right) - 0.19) < 1e-9

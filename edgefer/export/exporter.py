@@ -21,7 +21,7 @@ from ..cache import cache_dir
 from ..data import detect_format, open_dataset
 from ..errors import EdgeferError
 from ..evaluation import align_labels
-from ..metrics import classification_report
+from ..metrics import classification_report, expected_calibration_error, fit_temperature, nll, softmax
 from ..onnx_predict import predict, session
 from ..bundle import Bundle, sha256_file
 from ..preprocess import Preprocess
@@ -77,8 +77,26 @@ def _log(msg):
 
 
 def _accuracy(path, ds, pre, m2d, names, threads):
+    """The artifact's report on the evaluation split, and its logits there."""
     logits = predict(path, ds, pre, threads=threads)
-    return classification_report(ds.targets, m2d[logits.argmax(1)], names)
+    return classification_report(ds.targets, m2d[logits.argmax(1)], names), logits
+
+
+def _temperature(path, val, pre, threads, test_logits, test_correct):
+    """Temperature scaling of one artifact: T fitted on the run's validation slice (never the
+    test split), with NLL and ECE there before/after, and the test split's ECE before/after
+    (reported, not used)."""
+    logits = predict(path, val, pre, threads=threads)
+    t = fit_temperature(logits, val.targets)
+    ok = logits.argmax(1) == val.targets
+
+    def ece(z, correct, temp):
+        return expected_calibration_error(softmax(z / temp).max(1), correct)
+
+    return {"value": t, "fitted_on": "%s %s" % (val.name, val.split), "images": len(val),
+            "nll_before": nll(logits, val.targets), "nll_after": nll(logits, val.targets, t),
+            "ece_before": ece(logits, ok, 1.0), "ece_after": ece(logits, ok, t),
+            "test_ece_before": ece(test_logits, test_correct, 1.0), "test_ece_after": ece(test_logits, test_correct, t)}
 
 
 def run(checkpoint_path, opts):
@@ -140,12 +158,18 @@ def run(checkpoint_path, opts):
         if opts.int8:
             calib_doc = _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names)
 
-        # -- accuracy of every artifact on the evaluation split --------------------------------
+        # -- accuracy of every artifact on the evaluation split, temperature on the val slice ---
+        val = _val_slice(info)
         for a in artifacts:
             _log("accuracy: %s on %s %s (%d images)" % (a["file"], ev.name, ev.split, len(ev)))
-            r = _accuracy(files[a["file"]], ev, pre, m2d, names, opts.threads)
+            r, logits = _accuracy(files[a["file"]], ev, pre, m2d, names, opts.threads)
             a["accuracy"] = dict(accuracy_ctx, top1=r["top1"], macro_f1=r["macro_f1"],
                                  per_class_f1={k: v["f1"] for k, v in r["per_class"].items()})
+            a["temperature"] = t = _temperature(files[a["file"]], val, pre, opts.threads, logits,
+                                                m2d[logits.argmax(1)] == ev.targets)
+            _log("  top-1 %.2f%%, macro-F1 %.3f; temperature %.3f (ECE on %s %.3f -> %.3f, on %s %.3f -> %.3f)" % (
+                100 * r["top1"], r["macro_f1"], t["value"], val.split, t["ece_before"], t["ece_after"], ev.split,
+                t["test_ece_before"], t["test_ece_after"]))
         manifest = _manifest(ck, name, pre, artifacts, calib_doc)
         if calib_doc is not None:
             files["calibration.json"] = os.path.join(work, "calibration.json")
@@ -311,16 +335,20 @@ def _int8_data(opts, info):
     cpath, cdoc = calibration.make_or_load(train_ds, opts.calib_dir, opts.calib_size, opts.calib_seed, exclude)
     _log("calibration: %d class-balanced %s images (%s), method %s" % (cdoc["size"], train_ds.split, cpath,
                                                                     opts.calib_method))
-    if same_data:
-        gate_ds = train_ds.subset(train_ds.index_of(info["val_ids"]), split=train_ds.split + ":val")
-    else:
-        gate_ds = open_dataset(info["path"], labels=info["label_protocol"], split=info["train_split"])
-        gate_ds = gate_ds.subset(gate_ds.index_of(info["val_ids"]), split=gate_ds.split + ":val")
+    gate_ds = _val_slice(info, train_ds if same_data else None)
     if opts.gate_limit and opts.gate_limit < len(gate_ds):
         from ..data.splits import stratified_sample
 
         gate_ds = gate_ds.subset(stratified_sample(gate_ds.targets, total=opts.gate_limit, seed=0))
     return train_ds, gate_ds, cpath, cdoc
+
+
+def _val_slice(info, train_ds=None):
+    """The run's validation slice (held out of training; model selection's data) of its
+    training split, from ``train_ds`` when that is already open."""
+    if train_ds is None:
+        train_ds = open_dataset(info["path"], labels=info["label_protocol"], split=info["train_split"])
+    return train_ds.subset(train_ds.index_of(info["val_ids"]), split=train_ds.split + ":val")
 
 
 def _low_sqnr_nodes(opts, target, pre_q, train_ds, cdoc, pre, batch, ranges, base):

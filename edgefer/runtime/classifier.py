@@ -161,6 +161,8 @@ class Classifier(object):
             self.runners.append((a, runner))
         self.artifacts = [a for a, _ in self.runners]
         self.precision = self.artifacts[0]["precision"]
+        # temperature scaling fitted at export on the validation slice (1: probabilities as the model gives them)
+        self.temperature = float(self.artifacts[0].get("temperature", {}).get("value", 1.0))
         self.n_classes = len(self.labels)
         self._cost = self._measure()
         self._plans = {}
@@ -237,7 +239,7 @@ class Classifier(object):
             return np.zeros((0, self.n_classes), np.float32)
         x = self.inputs(image, boxes, landmarks, bgr=bgr)
         t1 = time.perf_counter()
-        probs = softmax(self.logits(x), np.float32)
+        probs = softmax(self.logits(x) / np.float32(self.temperature), np.float32)
         t2 = time.perf_counter()
         self.preprocess_ms, self.classify_ms = 1000 * (t1 - t0), 1000 * (t2 - t1)
         return probs

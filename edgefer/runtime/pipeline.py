@@ -51,18 +51,19 @@ class Pipeline(object):
     ``spinning`` (ONNX Runtime's busy-waiting worker threads; off by default: with a
     decoder thread and two models sharing the cores, spinning workers slowed the 2-thread
     pipeline from 194 to 128 FPS here), detector thresholds (``score_threshold``, ``nms_threshold``, ``min_face``
-    pixels, ``max_faces``), and tracking (``smoothing`` ema/window/none, ``alpha``,
+    pixels, ``max_faces``, ``close_up``: when a frame shows no face, look again on it padded
+    into a larger canvas, for faces that fill the frame), and tracking (``smoothing`` ema/window/none, ``alpha``,
     ``window``, ``hysteresis``, ``iou_threshold``, ``max_missed``)."""
 
     def __init__(self, bundle="default", detector=DEFAULT_DETECTOR, detector_model=None, backend="auto",
                  precision="auto", threads=1, score_threshold=0.6, nms_threshold=0.3, min_face=0, max_faces=0,
                  smoothing="ema", alpha=0.3, window=8, hysteresis=0.1, iou_threshold=0.3, max_missed=10,
-                 verify=True, trt_options=None, spinning=False):
+                 verify=True, trt_options=None, spinning=False, close_up=True):
         self.classifier = Classifier(resolve_bundle(bundle), backend=backend, precision=precision, threads=threads,
                                      verify=verify, trt_options=trt_options, spinning=spinning)
         self.labels = self.classifier.labels
         det_opts = dict(score_threshold=score_threshold, nms_threshold=nms_threshold, min_size=min_face,
-                        max_faces=max_faces)
+                        max_faces=max_faces, close_up=close_up)
         if detector in ("blazeface", "blazeface-back"):
             det_opts["spinning"] = spinning
         self.detector = create_detector(detector, model_path=detector_model, threads=threads or 1, **det_opts)
@@ -138,21 +139,24 @@ class Pipeline(object):
         self._index = 0
 
     # -- streams ----------------------------------------------------------------------------
-    def stream(self, source, sinks=(), max_frames=None, prefetch=4, **source_options):
-        """Results for every frame of ``source`` (a camera index, path, URI or an open
-        :class:`~edgefer.runtime.sources.Source`), written to ``sinks`` on the way. Ends at
-        the end of a file, after ``max_frames``, when ``stop()`` is called, or when a sink
-        asks to stop (the window's q/Esc). Open tracks get ``lost`` events at the end.
+    def stream(self, source, sinks=(), max_frames=None, prefetch=4, track_stills=False, **source_options):
+        """Results for every frame of ``source`` (a camera index, path, URI, list of image
+        paths or an open :class:`~edgefer.runtime.sources.Source`), written to ``sinks`` on the
+        way. Ends at the end of a file, after ``max_frames``, when ``stop()`` is called, or when
+        a sink asks to stop (the window's q/Esc). Open tracks get ``lost`` events at the end.
         Video files and image folders are decoded ``prefetch`` frames ahead in a thread
-        (in order, no drops; 0 turns it off)."""
-        from .sources import PrefetchSource, open_source
+        (in order, no drops; 0 turns it off). The photos of an image, folder or list source
+        are unrelated: each is classified afresh (no ids, smoothing or events carried from one
+        to the next) unless ``track_stills`` (say, a folder of frames from one video)."""
+        from .sources import STILLS, PrefetchSource, open_source
 
         owned = not hasattr(source, "read")
         src = open_source(source, **source_options) if owned else source
-        if owned and not getattr(src, "live", False) and src.kind in ("file", "folder") and prefetch:
+        if owned and not getattr(src, "live", False) and src.kind in ("file", "folder", "list") and prefetch:
             src = PrefetchSource(src, prefetch)
         self._source = src
         self._stop.clear()
+        fresh = getattr(src, "kind", None) in STILLS and not track_stills
         sinks = list(sinks or ())
         count = 0
         last = None
@@ -163,6 +167,8 @@ class Pipeline(object):
                 if frame is None:
                     break
                 t1 = time.perf_counter()
+                if fresh:
+                    self.tracker.reset()
                 result = self._process(frame, 1000 * (t1 - t0))
                 t2 = time.perf_counter()
                 for sink in sinks:
@@ -183,11 +189,12 @@ class Pipeline(object):
             if owned:
                 src.close()
 
-    def run(self, source, sinks=(), max_frames=None, progress=None, prefetch=4, **source_options):
+    def run(self, source, sinks=(), max_frames=None, progress=None, prefetch=4, track_stills=False, **source_options):
         """Consume a whole stream; returns a :class:`RunSummary`. ``progress`` (optional) is
         called with each result."""
         summary = RunSummary()
-        for result in self.stream(source, sinks, max_frames, prefetch=prefetch, **source_options):
+        for result in self.stream(source, sinks, max_frames, prefetch=prefetch, track_stills=track_stills,
+                                  **source_options):
             summary.add(result)
             if progress is not None:
                 progress(result)

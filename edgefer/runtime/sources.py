@@ -15,6 +15,12 @@ URI forms (``uri`` may also be an ``int`` or a path object)::
     "clip.mp4", "file:///abs/clip.mp4"             video file
     "photo.jpg"                                    one image: one frame
     "folder/"                                      the images in a folder, in natural name order
+    ["a.jpg", "b.png", ...]                        a list of images, in the order given
+
+Images, folders and lists are *stills* (``STILLS``): unrelated photos, which the pipeline
+classifies one by one without carrying tracks over (see ``Pipeline.stream``). The
+``Frame.source`` of a file, image, folder or list frame is the path of the file it came
+from; that of a live frame is the source's name.
 
 Live sources (cameras, streams, pipelines, csi, picam) run a reader thread that keeps only the
 newest frame: ``read()`` returns a frame newer than the last one it returned, so latency never
@@ -49,6 +55,7 @@ log = logging.getLogger(__name__)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".webp", ".tif", ".tiff", ".pgm", ".ppm",
                     ".pbm", ".pnm", ".jp2", ".sr", ".ras")
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
+STILLS = ("image", "folder", "list")  # source kinds whose frames are unrelated photos
 
 PICAMERA2_HINT = ("on Raspberry Pi OS: sudo apt install python3-picamera2, and create the venv with "
                   "--system-site-packages so that it sees the system's picamera2")
@@ -213,7 +220,7 @@ class VideoFileSource(Source):
             self._end()
             return None
         image = to_bgr(image)
-        frame = Frame(image, self._index, self._timestamp(), self.name)
+        frame = Frame(image, self._index, self._timestamp(), self.path)
         self.frame_size = (image.shape[1], image.shape[0])
         self._index += 1
         return frame
@@ -297,7 +304,7 @@ class ImageSource(Source):
                     self.skipped.append(path)
                     warnings.warn("skipping %s: %s" % (path, why), SkippedImageWarning, stacklevel=2)
                     continue
-            frame = Frame(image, self._index, self._index / self.fps if self.fps else float(self._index), self.name)
+            frame = Frame(image, self._index, self._index / self.fps if self.fps else float(self._index), path)
             self._index += 1
             self.last_path = path
             self.frame_size = (image.shape[1], image.shape[0])
@@ -664,6 +671,8 @@ def open_source(uri, width=None, height=None, fps=None, reconnect=True, timeout=
     live = dict(reconnect=reconnect, timeout=timeout, reconnect_delay=reconnect_delay,
                 reconnect_max_delay=reconnect_max_delay, fps=fps)
 
+    if isinstance(uri, (list, tuple)):
+        return _open_list(uri, fps)
     if isinstance(uri, bool) or uri is None:
         raise EdgeferError("source must be a camera number, a path or a URI, got %r" % (uri,))
     if isinstance(uri, int):
@@ -750,6 +759,20 @@ def _open_gstreamer(uri, name, kind, pipeline, factory, check_build, live, hint=
                         lambda: "OpenCV's GStreamer backend could not start the pipeline (run it with "
                                 "gst-launch-1.0 to see why)")
     return LiveSource(uri, name, kind, opener, hint=hint, **live)
+
+
+def _open_list(paths, fps):
+    """A list of image files, classified in the order given."""
+    paths = [os.fspath(p) for p in paths]
+    if not paths:
+        raise EdgeferError("source: the list of images is empty")
+    for p in paths:
+        if not os.path.isfile(p):
+            raise EdgeferError("source %s does not exist (in a list of images)" % p)
+        if not p.lower().endswith(IMAGE_EXTENSIONS):
+            raise EdgeferError("source %s: a list of sources must be images (%s); open videos one at a time"
+                               % (p, ", ".join(IMAGE_EXTENSIONS)))
+    return ImageSource(list(paths), paths, "%d images (%s ...)" % (len(paths), paths[0]), "list", fps)
 
 
 def _open_path(uri, path, fps, capture_factory):

@@ -43,7 +43,8 @@ class Frame(object):
     ``index``: 0-based frame counter of the source (for files: the frame number in the file);
     ``timestamp``: seconds — for files the position in the file, for live sources
     ``time.time()`` when the frame was captured (camera-to-result latency is
-    ``time.time() - timestamp``); ``image``: the BGR uint8 frame."""
+    ``time.time() - timestamp``); ``image``: the BGR uint8 frame; ``source``: the file it came
+    from (video files, images, folders, lists of images) or the live source's name."""
 
     __slots__ = ("image", "index", "timestamp", "source")
 
@@ -178,14 +179,15 @@ class FrameResult(object):
     def to_dict(self, decimals=4):
         """One JSON line (schema: ``frame.schema.json`` beside this module)."""
         h, w = self.frame.image.shape[:2]
-        return {
+        d = {} if self.frame.source is None else {"source": str(self.frame.source)}
+        return dict(d, **{
             "frame": self.frame.index,
             "timestamp": round(self.frame.timestamp, 6),
             "width": int(w),
             "height": int(h),
             "faces": [f.to_dict(decimals) for f in self.faces],
             "events": [e.to_dict() for e in self.events],
-        }
+        })
 
     def __repr__(self):
         return "FrameResult(#%d, %d faces, %d events)" % (self.frame.index, len(self.faces), len(self.events))
