@@ -210,6 +210,7 @@ Examples:
   edgefer export runs/vit/best.pt --int8 --calib-data ../shared/data/fer2013/fer2013.csv.gz
   edgefer export runs/b0/best.pt --int8 --targets cpu,tensorrt --fp16 --batches 1,8
   edgefer export runs/vit/best.pt --profile rpi5 --out bundles/vit-rpi5.edgefer
+  edgefer export runs/vit/best.pt --int8 --targets cpu,tensorrt --keep int8   # a release: INT8 only
   edgefer export runs/vit/best.pt --profile jetson-orin-nano --trt   # on the Jetson itself
 """
 
@@ -245,6 +246,10 @@ Examples:
                    "float tensor) in float (default 15; a negative value turns it off).")
 @click.option("--silu", default=None, type=click.Choice(["float", "int8"]),
               help="With --int8-ops all, cpu target: keep SiLU (x*sigmoid(x)) in float (default) or quantize it.")
+@click.option("--keep", default=None, metavar="PRECISIONS",
+              help="Precisions the bundle keeps, e.g. int8 for a release (default: all written). The others are "
+                   "still made and measured (FP32 is the reference of the parity check and the gate); their "
+                   "numbers stay in the manifest under not_shipped.")
 @click.option("--no-simplify", is_flag=True, default=None, help="Skip onnx-simplifier.")
 @click.option("--threads", default=None, type=int, help="ONNX Runtime threads for the measurements (0 = default).")
 @click.option("--trt", is_flag=True, default=None, help="Also build TensorRT engines now (on the device; needs TensorRT).")
@@ -270,11 +275,13 @@ def export_cmd(checkpoint, **kw):
             v = None  # off
         if k == "batches":
             v = _int_list(v, "--batches")
-        elif k == "targets":
+        elif k in ("targets", "keep"):
+            choices = ("cpu", "tensorrt") if k == "targets" else ("fp32", "fp16", "int8")
             v = tuple(t.strip() for t in v.split(",") if t.strip())
-            bad = [t for t in v if t not in ("cpu", "tensorrt")]
-            if bad:
-                raise EdgeferError("--targets: %s (expected cpu, tensorrt)" % ", ".join(bad))
+            bad = [t for t in v if t not in choices]
+            if bad or not v:
+                raise EdgeferError("--%s: %s (expected a comma-separated list of %s)"
+                                   % (k, ", ".join(bad) or "empty", ", ".join(choices)))
         setattr(opts, k, v)
     path = exporter.run(checkpoint, opts)
     click.echo(path)

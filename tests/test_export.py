@@ -252,3 +252,24 @@ def test_eval_bundle_without_torch(vit_bundle, tmp_path):
     assert by[("fp32", 1)]["top1"] == pytest.approx(by[("fp32", 4)]["top1"], abs=1e-9)
     assert by[("int8", 1)]["macro_f1"] > 0.0 and by[("fp16", 1)]["top1"] == pytest.approx(by[("fp32", 1)]["top1"], abs=0.005)
     assert "model_int8_cpu_b1.onnx" in p.stdout
+
+
+def test_keep_leaves_the_other_precisions_out_with_their_numbers(tmp_path):
+    """--keep int8 (a release): FP32 is made and measured, then recorded under not_shipped."""
+    from edgefer.bundle import sha256_file
+    from edgefer.export.exporter import _keep
+
+    files, artifacts = {}, []
+    for prec in ("fp32", "int8"):
+        f = tmp_path / ("model_%s_b1.onnx" % prec)
+        f.write_bytes(prec.encode() * 100)
+        files[f.name] = str(f)
+        artifacts.append({"file": f.name, "precision": prec, "target": "any" if prec == "fp32" else "cpu", "batch": 1,
+                          "accuracy": {"top1": 0.6 if prec == "fp32" else 0.59}, "export": {}})
+    kept, dropped = _keep(artifacts, files, ("int8",))
+    assert [a["precision"] for a in kept] == ["int8"] and list(files) == ["model_int8_b1.onnx"]
+    assert dropped == [{"file": "model_fp32_b1.onnx", "precision": "fp32", "target": "any", "batch": 1,
+                        "accuracy": {"top1": 0.6}, "size_bytes": 400,
+                        "sha256": sha256_file(str(tmp_path / "model_fp32_b1.onnx"))}]
+    with pytest.raises(EdgeferError, match="--keep fp16"):
+        _keep(kept, files, ("fp16",))

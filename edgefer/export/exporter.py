@@ -61,6 +61,7 @@ class Options(object):
         self.int8_ops = "conv"
         self.int8_min_sqnr_db = quantize.MIN_SQNR_DB  # None: no Conv/Gemm kept in float up front
         self.threads = 0
+        self.keep = ("fp32", "fp16", "int8")  # precisions the bundle keeps; the others are measured, then dropped
         self.trt = False
         self.trt_workspace_mb = 1024
         self.trt_int8_mode = "qdq"
@@ -170,7 +171,10 @@ def run(checkpoint_path, opts):
             _log("  top-1 %.2f%%, macro-F1 %.3f; temperature %.3f (ECE on %s %.3f -> %.3f, on %s %.3f -> %.3f)" % (
                 100 * r["top1"], r["macro_f1"], t["value"], val.split, t["ece_before"], t["ece_after"], ev.split,
                 t["test_ece_before"], t["test_ece_after"]))
+        artifacts, dropped = _keep(artifacts, files, opts.keep)
         manifest = _manifest(ck, name, pre, artifacts, calib_doc)
+        if dropped:
+            manifest["not_shipped"] = dropped
         if calib_doc is not None:
             files["calibration.json"] = os.path.join(work, "calibration.json")
             with open(files["calibration.json"], "w") as f:
@@ -183,6 +187,21 @@ def run(checkpoint_path, opts):
     if opts.trt:
         build_engines(path, opts)
     return path
+
+
+def _keep(artifacts, files, precisions):
+    """The artifacts the bundle keeps (``--keep``), and a record of the others: made and
+    measured (FP32 is the parity and gate reference), then left out of the bundle."""
+    kept = [a for a in artifacts if a["precision"] in precisions]
+    if not kept:
+        raise EdgeferError("--keep %s: the export wrote no artifact of that precision (it wrote %s)"
+                           % (",".join(precisions), ", ".join(sorted(set(a["precision"] for a in artifacts)))))
+    dropped = []
+    for a in artifacts:
+        if a["precision"] not in precisions:
+            dropped.append({k: a[k] for k in ("file", "precision", "target", "batch", "accuracy", "temperature") if k in a})
+            dropped[-1].update(size_bytes=os.path.getsize(files[a["file"]]), sha256=sha256_file(files.pop(a["file"])))
+    return kept, dropped
 
 
 def _eval_data(opts, ck, info):
