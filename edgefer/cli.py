@@ -65,6 +65,8 @@ def _data_options(f):
 TRAIN_HELP = """Train an emotion classifier (host side: needs `pip install 'edgefer[train]'`).
 
 \b
+Without flags it trains the architecture's recipe, the one that measured best on FER2013
+(edgefer/train/recipes.py, docs/training.md); any flag given overrides that setting.
 Validation loss on a seeded, stratified slice of the training split (--val-fraction)
 picks the best epoch and drives early stopping; test splits are never used here.
 Writes OUT/best.pt, OUT/last.pt (both atomic), OUT/history.jsonl, OUT/config.json
@@ -91,29 +93,29 @@ Examples:
 @click.option("--out", default="runs/edgefer", show_default=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--arch", default="efficientvit_m5", show_default=True,
               help="efficientvit_m5, efficientnet_b0_attn, or any timm model name.")
-@click.option("--img-size", default=64, show_default=True, type=int, help="Square input size in pixels (48-224).")
+@click.option("--img-size", default=None, type=int, help="Square input size in pixels, 48-224 (recipe: 64).")
 @click.option("--color", default="gray3", show_default=True, type=click.Choice(["gray3", "rgb"]),
               help="gray3: grayscale replicated to 3 channels; rgb: colour input.")
 @click.option("--pretrained", is_flag=True, help="Start from timm's ImageNet weights (downloads; needs internet).")
 @click.option("--weights", default="", type=click.Path(dir_okay=False), help="Start from local weights (timm state dict).")
 @click.option("--drop-rate", default=-1.0, type=float, help="Dropout before the head (default per architecture).")
-@click.option("--epochs", default=30, show_default=True, type=int)
-@click.option("--batch-size", default=64, show_default=True, type=int, help="Global batch (split across processes).")
-@click.option("--optimizer", default="adamw", show_default=True, type=click.Choice(["adamw", "adam", "sgd"]),
-              help="sgd uses Nesterov momentum 0.9.")
-@click.option("--lr", default=0.0, type=float, help="Learning rate (default: adamw 2e-3, adam 1e-3, sgd 0.05).")
-@click.option("--weight-decay", default=-1.0, type=float, help="Default: adamw 0.05, adam 0, sgd 5e-4.")
-@click.option("--schedule", default="cosine", show_default=True, type=click.Choice(["cosine", "step", "plateau", "constant"]),
+@click.option("--epochs", default=None, type=int, help="Epochs (recipe: 26).")
+@click.option("--batch-size", default=None, type=int, help="Global batch, split across processes (recipe: 64).")
+@click.option("--optimizer", default=None, type=click.Choice(["adamw", "adam", "sgd"]),
+              help="Recipe: adamw; sgd uses Nesterov momentum 0.9.")
+@click.option("--lr", default=None, type=float, help="Learning rate (recipe: 2e-3; 0: the optimizer's default, adamw 2e-3, adam 1e-3, sgd 0.05).")
+@click.option("--weight-decay", default=None, type=float, help="Recipe: 0.05; < 0: the optimizer's default (adamw 0.05, adam 0, sgd 5e-4).")
+@click.option("--schedule", default=None, type=click.Choice(["cosine", "step", "plateau", "constant"]),
               help="cosine (per step, warm-up), step (x gamma every --step-epochs), plateau (on val loss).")
-@click.option("--warmup-epochs", default=1.0, show_default=True, type=float)
+@click.option("--warmup-epochs", default=None, type=float, help="Linear warm-up of the cosine schedule (recipe: 2).")
 @click.option("--step-epochs", default=10, show_default=True, type=int)
 @click.option("--gamma", default=0.1, show_default=True, type=float)
-@click.option("--patience", default=5, show_default=True, type=int, help="Early stopping on val loss; 0 disables.")
-@click.option("--class-weights", default="balanced", show_default=True, type=click.Choice(["none", "balanced", "sqrt"]),
-              help="Class-weighted cross-entropy from the training counts.")
-@click.option("--label-smoothing", default=0.0, show_default=True, type=float)
-@click.option("--mixup", default=-1.0, type=float, help="Mixup alpha; 0 off (default: 0.2 with --augment effnet, else 0).")
-@click.option("--augment", default="", type=click.Choice(["", "fer", "effvit", "effnet", "none"]),
+@click.option("--patience", default=None, type=int, help="Early stopping on val loss after N epochs without a gain; 0 off (recipe: 0).")
+@click.option("--class-weights", default=None, type=click.Choice(["none", "balanced", "sqrt"]),
+              help="Class-weighted cross-entropy from the training counts (recipe: none).")
+@click.option("--label-smoothing", default=None, type=float, help="Recipe: 0.1.")
+@click.option("--mixup", default=None, type=float, help="Mixup alpha; 0 off (recipe: 0; < 0: 0.2 with --augment effnet, else 0).")
+@click.option("--augment", default=None, type=click.Choice(["fer", "effvit", "effnet", "none"]),
               help="Augmentation recipe, applied to whole batches (default: fer, the FER2013 record holders': "
                    "scale, shift, rotation, flip, brightness/contrast, random erasing).")
 @click.option("--soft-labels", is_flag=True, help="Train on label distributions (FER+ votes) instead of majority labels.")

@@ -103,3 +103,23 @@ def test_eval_across_label_protocols(vit_run, tmp_path):
     assert m["excluded_images"] == 13 and m["n"] == 3199 - 13 and m["label_protocol"] == "ferplus"
     assert m["per_class"]["contempt"]["support"] == 0
     assert "13 images of classes the model does not have" in p.stdout
+
+
+def test_train_defaults_are_the_architectures_recipe():
+    """`edgefer train` without flags trains the recipe of edgefer/train/recipes.py; a flag
+    wins over it, and another optimizer brings its own learning rate and weight decay."""
+    from edgefer.train.loop import TrainConfig
+    from edgefer.train.recipes import RECIPES
+
+    c = TrainConfig(data="x", arch="efficientvit_m5").resolved()
+    for k, v in RECIPES["efficientvit_m5"].items():
+        assert getattr(c, k) == v, k
+    c = TrainConfig(data="x", arch="efficientvit_m5", epochs=3, label_smoothing=0.0).resolved()
+    assert (c.epochs, c.label_smoothing, c.img_size) == (3, 0.0, RECIPES["efficientvit_m5"]["img_size"])
+    c = TrainConfig(data="x", arch="efficientvit_m5", optimizer="sgd").resolved()
+    assert (c.lr, c.weight_decay) == (0.05, 5e-4)
+    c = TrainConfig(data="x", arch="resnet18").resolved()  # any timm name: the generic recipe
+    assert c.augment == "fer" and c.epochs > 0 and c.lr > 0
+    # the CLI leaves unset flags to the recipe
+    p = run_cli("train", "--help")
+    assert p.returncode == 0 and "recipe" in p.stdout

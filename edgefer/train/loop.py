@@ -28,6 +28,7 @@ from ..preprocess import Framing, Preprocess
 from . import checkpoint, distributed
 from .datasets import TrainFaces, predict_logits
 from .losses import class_weights, mixup, soft_cross_entropy
+from .recipes import recipe
 from .schedule import DEFAULT_LR, DEFAULT_WD, EarlyStopping, Schedule, build_optimizer
 from .transforms import DEFAULT_MIXUP, BatchAugment
 
@@ -43,25 +44,25 @@ class TrainConfig:
     train_split: str = ""       # "" = the data set's training split
     val_fraction: float = 0.1
     train_limit: int = 0        # >0: a stratified subset of this many training images
-    img_size: int = 64
-    color: str = "gray3"
+    img_size: int = None        # None: the architecture's recipe (edgefer.train.recipes), as for
+    color: str = "gray3"        # every field whose default is None
     pretrained: bool = False
     weights: str = ""
     drop_rate: float = -1.0     # <0: the architecture's default
-    epochs: int = 30
-    batch_size: int = 64        # global: split across torchrun processes
-    optimizer: str = "adamw"
-    lr: float = 0.0             # 0: the optimizer's default
-    weight_decay: float = -1.0  # <0: the optimizer's default
-    schedule: str = "cosine"
-    warmup_epochs: float = 1.0
+    epochs: int = None
+    batch_size: int = None      # global: split across torchrun processes
+    optimizer: str = None
+    lr: float = None            # 0: the optimizer's default
+    weight_decay: float = None  # <0: the optimizer's default
+    schedule: str = None
+    warmup_epochs: float = None
     step_epochs: int = 10
     gamma: float = 0.1
-    patience: int = 5
-    class_weights: str = "balanced"
-    label_smoothing: float = 0.0
-    mixup: float = -1.0         # <0: the recipe's default
-    augment: str = ""           # "" = the architecture's paper recipe
+    patience: int = None
+    class_weights: str = None
+    label_smoothing: float = None
+    mixup: float = None         # <0: the augmentation recipe's default
+    augment: str = None
     soft_labels: bool = False
     clip_grad: float = 0.0
     amp: str = "auto"           # auto|on|off (CUDA only)
@@ -73,14 +74,22 @@ class TrainConfig:
     ferplus_csv: str = ""
 
     def resolved(self):
+        """Fields left None filled from the architecture's recipe; an optimizer other than
+        the recipe's brings its own default learning rate and weight decay."""
         c = dataclasses.replace(self)
+        rec = recipe(c.arch)
+        if c.optimizer is not None and c.optimizer != rec["optimizer"]:
+            del rec["lr"], rec["weight_decay"]
+        for k, v in rec.items():
+            if getattr(c, k) is None:
+                setattr(c, k, v)
         if not c.augment:
             c.augment = "fer"
-        if c.mixup < 0:
+        if c.mixup is None or c.mixup < 0:
             c.mixup = DEFAULT_MIXUP[c.augment]
-        if c.lr <= 0:
+        if c.lr is None or c.lr <= 0:
             c.lr = DEFAULT_LR[c.optimizer]
-        if c.weight_decay < 0:
+        if c.weight_decay is None or c.weight_decay < 0:
             c.weight_decay = DEFAULT_WD[c.optimizer]
         if c.workers < 0:
             c.workers = min(4, max(0, (os.cpu_count() or 1) // 2 - 1)) if sys.platform != "win32" else 0

@@ -1,0 +1,32 @@
+"""What ``edgefer train`` does by default for each architecture: the recipe that measured
+best on FER2013 (selected on the validation slice, reported on PublicTest; the runs and
+their cost are in ``docs/training.md`` and ``benchmarks/results/``).
+
+Every key is a :class:`~edgefer.train.loop.TrainConfig` field; a flag given on the command
+line (or a field set in the API) wins over the recipe. Architectures without a recipe of
+their own (any other timm name) get ``GENERIC``.
+"""
+
+# EfficientViT-M5 from scratch on FER2013 Training, 2 CPU cores (docs/training.md):
+# 64 px (48 px faces upsampled: a 4x4 token grid instead of 3x3, at the same step cost on
+# a CPU), AdamW, cosine with a 2-epoch warm-up, the record holders' augmentation on whole
+# batches, label smoothing 0.1, no class weighting (top-1 is the target; "balanced" trades
+# it for recall of the rare classes), no early stopping (the cosine schedule ends the run).
+EFFICIENTVIT_M5 = {
+    "img_size": 64, "epochs": 26, "batch_size": 64, "optimizer": "adamw", "lr": 2e-3, "weight_decay": 0.05,
+    "schedule": "cosine", "warmup_epochs": 2.0, "augment": "fer", "label_smoothing": 0.1, "class_weights": "none",
+    "mixup": 0.0, "patience": 0,
+}
+
+# EfficientNet-B0 + attention: not yet tuned on its own runs; EfficientViT-M5's recipe.
+GENERIC = dict(EFFICIENTVIT_M5)
+
+RECIPES = {
+    "efficientvit_m5": EFFICIENTVIT_M5,
+    "efficientnet_b0_attn": GENERIC,
+}
+
+
+def recipe(arch):
+    """The default training settings for ``arch`` (a copy)."""
+    return dict(RECIPES.get(arch, GENERIC))
