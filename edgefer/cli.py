@@ -2,6 +2,7 @@
 each command imports what it needs when it runs."""
 
 import os
+import re
 import sys
 
 import click
@@ -212,7 +213,7 @@ Examples:
   edgefer export runs/vit/best.pt --int8 --calib-data ../shared/data/fer2013/fer2013.csv.gz
   edgefer export runs/b0/best.pt --int8 --targets cpu,tensorrt --fp16 --batches 1,8
   edgefer export runs/vit/best.pt --profile rpi5 --out bundles/vit-rpi5.edgefer
-  edgefer export runs/vit/best.pt --int8 --targets cpu,tensorrt --keep int8   # a release: INT8 only
+  edgefer export runs/vit/best.pt --int8 --targets cpu,tensorrt --keep int8/cpu,int8/tensorrt/b1   # a release
   edgefer export runs/vit/best.pt --profile jetson-orin-nano --trt   # on the Jetson itself
 """
 
@@ -248,10 +249,10 @@ Examples:
                    "float tensor) in float (default 15; a negative value turns it off).")
 @click.option("--silu", default=None, type=click.Choice(["float", "int8"]),
               help="With --int8-ops all, cpu target: keep SiLU (x*sigmoid(x)) in float (default) or quantize it.")
-@click.option("--keep", default=None, metavar="PRECISIONS",
-              help="Precisions the bundle keeps, e.g. int8 for a release (default: all written). The others are "
-                   "still made and measured (FP32 is the reference of the parity check and the gate); their "
-                   "numbers stay in the manifest under not_shipped.")
+@click.option("--keep", default=None, metavar="LIST",
+              help="Artifacts the bundle keeps, as PRECISION[/TARGET[/bBATCH]] (int8, int8/cpu, int8/tensorrt/b1; "
+                   "default: all written). The others are still made and measured (FP32 is the reference of the "
+                   "parity check and the gate); their numbers stay in the manifest under not_shipped.")
 @click.option("--no-simplify", is_flag=True, default=None, help="Skip onnx-simplifier.")
 @click.option("--threads", default=None, type=int, help="ONNX Runtime threads for the measurements (0 = default).")
 @click.option("--trt", is_flag=True, default=None, help="Also build TensorRT engines now (on the device; needs TensorRT).")
@@ -277,13 +278,17 @@ def export_cmd(checkpoint, **kw):
             v = None  # off
         if k == "batches":
             v = _int_list(v, "--batches")
-        elif k in ("targets", "keep"):
-            choices = ("cpu", "tensorrt") if k == "targets" else ("fp32", "fp16", "int8")
+        elif k == "targets":
             v = tuple(t.strip() for t in v.split(",") if t.strip())
-            bad = [t for t in v if t not in choices]
+            bad = [t for t in v if t not in ("cpu", "tensorrt")]
+            if bad:
+                raise EdgeferError("--targets: %s (expected cpu, tensorrt)" % ", ".join(bad))
+        elif k == "keep":
+            v = tuple(t.strip() for t in v.split(",") if t.strip())
+            bad = [t for t in v if not re.match(r"^(fp32|fp16|int8)(/(any|gpu|cpu|tensorrt)(/b[0-9]+)?)?$", t)]
             if bad or not v:
-                raise EdgeferError("--%s: %s (expected a comma-separated list of %s)"
-                                   % (k, ", ".join(bad) or "empty", ", ".join(choices)))
+                raise EdgeferError("--keep %s: expected PRECISION[/TARGET[/bBATCH]] items such as int8, int8/cpu, "
+                                   "int8/tensorrt/b1" % (", ".join(bad) or "(empty)"))
         setattr(opts, k, v)
     path = exporter.run(checkpoint, opts)
     click.echo(path)

@@ -273,3 +273,15 @@ def test_keep_leaves_the_other_precisions_out_with_their_numbers(tmp_path):
                         "sha256": sha256_file(str(tmp_path / "model_fp32_b1.onnx"))}]
     with pytest.raises(EdgeferError, match="--keep fp16"):
         _keep(kept, files, ("fp16",))
+    # selectors name a target and a batch too
+    arts = [{"file": "%s_%s_b%d" % (p, t, b), "precision": p, "target": t, "batch": b}
+            for p, t in (("int8", "cpu"), ("int8", "tensorrt")) for b in (1, 8)]
+    fs = {}
+    for a in arts:
+        (tmp_path / a["file"]).write_bytes(b"x")
+        fs[a["file"]] = str(tmp_path / a["file"])
+    kept, dropped = _keep(arts, fs, ("int8/cpu", "int8/tensorrt/b1"))
+    assert [a["file"] for a in kept] == ["int8_cpu_b1", "int8_cpu_b8", "int8_tensorrt_b1"]
+    assert [d["file"] for d in dropped] == ["int8_tensorrt_b8"]
+    p = run_cli("export", str(tmp_path / "none.pt"), "--keep", "int8/cpu/8")
+    assert p.returncode == 2 and "--keep int8/cpu/8" in p.stderr, p.stderr

@@ -61,7 +61,7 @@ class Options(object):
         self.int8_ops = "conv"
         self.int8_min_sqnr_db = quantize.MIN_SQNR_DB  # None: no Conv/Gemm kept in float up front
         self.threads = 0
-        self.keep = ("fp32", "fp16", "int8")  # precisions the bundle keeps; the others are measured, then dropped
+        self.keep = ("fp32", "fp16", "int8")  # artifacts the bundle keeps (PRECISION[/TARGET[/bBATCH]]); the others are measured, then dropped
         self.trt = False
         self.trt_workspace_mb = 1024
         self.trt_int8_mode = "qdq"
@@ -189,16 +189,23 @@ def run(checkpoint_path, opts):
     return path
 
 
-def _keep(artifacts, files, precisions):
+def _selected(artifact, selectors):
+    """Does ``artifact`` match one of the ``--keep`` selectors, ``PRECISION[/TARGET[/bBATCH]]``
+    (``int8``, ``int8/cpu``, ``int8/tensorrt/b1``)?"""
+    have = [artifact["precision"], artifact["target"], "b%s" % artifact["batch"]]
+    return any(sel.split("/") == have[:len(sel.split("/"))] for sel in selectors)
+
+
+def _keep(artifacts, files, selectors):
     """The artifacts the bundle keeps (``--keep``), and a record of the others: made and
     measured (FP32 is the parity and gate reference), then left out of the bundle."""
-    kept = [a for a in artifacts if a["precision"] in precisions]
+    kept = [a for a in artifacts if _selected(a, selectors)]
     if not kept:
-        raise EdgeferError("--keep %s: the export wrote no artifact of that precision (it wrote %s)"
-                           % (",".join(precisions), ", ".join(sorted(set(a["precision"] for a in artifacts)))))
+        raise EdgeferError("--keep %s: the export wrote no such artifact (it wrote %s)" % (
+            ",".join(selectors), ", ".join("%s/%s/b%s" % (a["precision"], a["target"], a["batch"]) for a in artifacts)))
     dropped = []
     for a in artifacts:
-        if a["precision"] not in precisions:
+        if not _selected(a, selectors):
             dropped.append({k: a[k] for k in ("file", "precision", "target", "batch", "accuracy", "temperature") if k in a})
             dropped[-1].update(size_bytes=os.path.getsize(files[a["file"]]), sha256=sha256_file(files.pop(a["file"])))
     return kept, dropped
