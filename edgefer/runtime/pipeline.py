@@ -147,7 +147,11 @@ class Pipeline(object):
         Video files and image folders are decoded ``prefetch`` frames ahead in a thread
         (in order, no drops; 0 turns it off). The photos of an image, folder or list source
         are unrelated: each is classified afresh (no ids, smoothing or events carried from one
-        to the next) unless ``track_stills`` (say, a folder of frames from one video)."""
+        to the next) unless ``track_stills`` (say, a folder of frames from one video).
+        ``sinks`` are sink objects or output URIs as on the command line (``"out.mp4"``,
+        ``"frames/"``, ``"out.jsonl"``, ``"-"``, ``"display://0"``, ``"web://127.0.0.1:8080"``;
+        :func:`~edgefer.runtime.sinks.make_sink`): those opened here are closed at the end,
+        and a half-written video is dropped if the stream fails."""
         from .sources import STILLS, PrefetchSource, open_source
 
         owned = not hasattr(source, "read")
@@ -157,7 +161,7 @@ class Pipeline(object):
         self._source = src
         self._stop.clear()
         fresh = getattr(src, "kind", None) in STILLS and not track_stills
-        sinks = list(sinks or ())
+        sinks, opened = _open_outputs(sinks)
         count = 0
         last = None
         try:
@@ -182,10 +186,17 @@ class Pipeline(object):
                 yield result
                 if any(getattr(s, "stopped", False) for s in sinks):
                     break
+        except BaseException as exc:
+            if opened is not None and not isinstance(exc, GeneratorExit):
+                opened.__exit__(type(exc), exc, exc.__traceback__)  # drops a half-written video
+                opened = None
+            raise
         finally:
             self._source = None
             end = self.tracker.finish(last.index if last else 0, last.timestamp if last else 0.0)
             self._emit(None, end)
+            if opened is not None:
+                opened.close()
             if owned:
                 src.close()
 
@@ -218,6 +229,18 @@ class Pipeline(object):
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _open_outputs(sinks):
+    """Sink objects as given; URIs, paths and callables opened as one group (returned
+    second, to be closed by the caller)."""
+    sinks = list(sinks or ())
+    if all(hasattr(s, "write") and hasattr(s, "close") for s in sinks):
+        return sinks, None
+    from .sinks import open_sinks
+
+    group = open_sinks(sinks)
+    return [group], group
 
 
 class RunSummary(object):
