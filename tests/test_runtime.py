@@ -218,7 +218,6 @@ def test_classifier_picks_int8_cpu_and_plans_batches(pipe, vit_bundle):
     x = clf.inputs(img, boxes)
     alone = [np.concatenate([r.run(x[i:i + 1])[:1] for i in range(len(x))]) for _, r in clf.runners]
     plan, s = clf.plan(len(x)), 0
-    assert {i for i, _ in plan} == {0, 1}, plan  # both artifacts in play
     got = clf.logits(x)
     for i, count in plan:
         np.testing.assert_allclose(got[s:s + count], alone[i][s:s + count], atol=1e-4)
