@@ -357,15 +357,16 @@ csi://0 (Jetson CSI camera) and picam://0 (Raspberry Pi camera through picamera2
 --source repeated for a list of images. The photos of an image, a folder or a list are
 classified one by one (no tracking or smoothing across them unless --track-stills), and
 every JSON line names the file it came from ("source").
-Without --bundle, the model shipped with edgefer (the default bundle).
+Without --bundle, the model shipped inside the package (edgefer/bundles/default.edgefer);
+this version ships none yet, so give --bundle.
 Outputs (any number): --show (window), --save FILE (annotated .mp4/.avi, .jpg/.png or
 folder/), --json FILE (JSON lines, - for stdout), --serve [HOST:]PORT (local web page).
 Nothing is stored unless asked. Prints a one-line summary at the end (frames, faces, FPS).
 
 \b
 Examples:
-  edgefer run --source examples/images/astronaut.jpg --save astronaut-out.jpg
-  edgefer run --source photos/ --json - --quiet
+  edgefer run --source examples/images/astronaut.jpg --bundle vit.edgefer --save astronaut-out.jpg
+  edgefer run --source photos/ --bundle vit.edgefer --json - --quiet
   edgefer run --camera 0 --bundle vit.edgefer --show
   edgefer run --source video.mp4 --bundle vit.edgefer --json out.jsonl --save out.mp4
   edgefer run --source csi://0 --bundle vit.edgefer --backend tensorrt --serve 8080
