@@ -199,15 +199,17 @@ def _selected(artifact, selectors):
 def _keep(artifacts, files, selectors):
     """The artifacts the bundle keeps (``--keep``), and a record of the others: made and
     measured (FP32 is the parity and gate reference), then left out of the bundle."""
-    kept = [a for a in artifacts if _selected(a, selectors)]
+    kept, dropped = [], []
+    for a in artifacts:
+        if _selected(a, selectors):
+            kept.append(a)
+        else:
+            dropped.append({k: a[k] for k in ("file", "precision", "target", "batch", "accuracy", "temperature") if k in a})
     if not kept:
         raise EdgeferError("--keep %s: the export wrote no such artifact (it wrote %s)" % (
             ",".join(selectors), ", ".join("%s/%s/b%s" % (a["precision"], a["target"], a["batch"]) for a in artifacts)))
-    dropped = []
-    for a in artifacts:
-        if not _selected(a, selectors):
-            dropped.append({k: a[k] for k in ("file", "precision", "target", "batch", "accuracy", "temperature") if k in a})
-            dropped[-1].update(size_bytes=os.path.getsize(files[a["file"]]), sha256=sha256_file(files.pop(a["file"])))
+    for d in dropped:
+        d.update(size_bytes=os.path.getsize(files[d["file"]]), sha256=sha256_file(files.pop(d["file"])))
     return kept, dropped
 
 
