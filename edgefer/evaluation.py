@@ -108,7 +108,7 @@ def evaluate_bundle(path, data, split, labels=None, ferplus_csv=None, out=None, 
     """Every artifact of a bundle with ONNX Runtime (device side: no torch): a report per
     artifact, ``summary.json`` and a table; returns the report folder."""
     from .bundle import Bundle
-    from .onnx_predict import predict
+    from .onnx_predict import ARITHMETIC, exact_qdq, predict
 
     b = Bundle.load(path)
     ds, m2d, names, n_dropped = open_split(data, labels or b.manifest["model"]["label_protocol"], ferplus_csv, split,
@@ -120,8 +120,9 @@ def evaluate_bundle(path, data, split, labels=None, ferplus_csv=None, out=None, 
         desc = "%s (%s %s, target %s, batch %s)" % (a["file"], b.manifest["model"]["architecture"], a["precision"],
                                                    a["target"], a["batch"])
         context = {"model": os.path.join(path, a["file"]), "bundle": path, "artifact": a["file"],
-                   "precision": a["precision"], "target": a["target"], "batch": a["batch"]}
-        rep, _ = evaluate(predict(b.file(a), ds, b.preprocess), ds, m2d, names, n_dropped,
+                   "precision": a["precision"], "target": a["target"], "batch": a["batch"],
+                   "arithmetic": ARITHMETIC[exact_qdq(a)]}
+        rep, _ = evaluate(predict(b.file(a), ds, b.preprocess, exact_qdq=exact_qdq(a)), ds, m2d, names, n_dropped,
                           os.path.join(out, os.path.splitext(a["file"])[0]), context, desc, say)
         say("")
         rows.append(dict(context, data=ds.path, dataset=ds.name, label_protocol=ds.labels.name, split=ds.split,

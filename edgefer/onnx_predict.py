@@ -16,13 +16,31 @@ def onnxruntime():
     return require("onnxruntime", "running ONNX models", ORT_HINT)
 
 
-def session(path, threads=0, providers=None, spinning=True):
+# How an artifact's accuracy is computed (manifest ``accuracy.arithmetic``), by exact_qdq().
+ARITHMETIC = {False: "ONNX Runtime CPU kernels",
+              True: "exact Q/DQ arithmetic in ONNX Runtime (what TensorRT's int8 computes; not its x86 kernels)"}
+
+
+def exact_qdq(artifact):
+    """Whether ``artifact`` (a manifest entry) is measured in exact Q/DQ arithmetic: the INT8
+    files built for TensorRT. A GPU's int8 dot products do not saturate; ONNX Runtime's fused
+    x86 kernels do on CPUs without VNNI (u8s8 pairs summed in int16: the vit64 model's
+    TensorRT flavour agreed with FP32 on 66 % of images there against 98 % in exact
+    arithmetic), so a CPU host would report an accuracy the Jetson never has."""
+    return artifact.get("precision") == "int8" and artifact.get("target") == "tensorrt"
+
+
+def session(path, threads=0, providers=None, spinning=True, exact_qdq=False):
     """An InferenceSession with full graph optimisation; ``threads`` 0 = ONNX Runtime's default.
     ``spinning=False`` stops idle intra-op worker threads from busy-waiting for work: what a
-    pipeline wants when several models and a decoder thread share a few cores."""
+    pipeline wants when several models and a decoder thread share a few cores.
+    ``exact_qdq=True`` keeps the graph's QuantizeLinear/DequantizeLinear pairs unfused (basic
+    optimisations only), so an INT8 model computes exactly what its Q/DQ nodes say (see
+    :func:`exact_qdq`); slower, for measuring, never for running."""
     ort = onnxruntime()
     so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_BASIC if exact_qdq
+                                   else ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
     if threads:
         so.intra_op_num_threads = int(threads)
         so.inter_op_num_threads = 1
@@ -58,9 +76,10 @@ def run(sess, x):
     return np.concatenate(out).astype(np.float32)
 
 
-def predict(path_or_session, dataset, preprocess, indices=None, chunk=256, threads=0, progress=None):
+def predict(path_or_session, dataset, preprocess, indices=None, chunk=256, threads=0, progress=None, exact_qdq=False):
     """Logits of an ONNX model over a data set (or some of its sample indices)."""
-    sess = session(path_or_session, threads) if isinstance(path_or_session, str) else path_or_session
+    sess = (session(path_or_session, threads, exact_qdq=exact_qdq) if isinstance(path_or_session, str)
+            else path_or_session)
     shape = sess.get_inputs()[0].shape
     if isinstance(shape[2], int) and shape[2] != preprocess.size:
         raise EdgeferError("the ONNX model takes %sx%s input but the preprocessing block says %d: the bundle's "

