@@ -75,6 +75,7 @@ and OUT/split.json (the validation slice's sample ids).
 
 \b
 Examples:
+  edgefer train --arch efficientnet_lite0 --data fer2013.csv.gz --out runs/lite0   # the default model's recipe
   edgefer train --arch efficientvit_m5 --data fer2013.csv.gz --out runs/vit
   edgefer train --arch efficientnet_b0_attn --data fer2013.csv.gz --labels ferplus \\
       --img-size 112 --optimizer sgd --lr 0.05 --schedule step --out runs/b0
@@ -94,21 +95,23 @@ Examples:
 @click.option("--out", default="runs/edgefer", show_default=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--arch", default="efficientvit_m5", show_default=True,
               help="efficientvit_m5, efficientnet_b0_attn, or any timm model name.")
-@click.option("--img-size", default=None, type=int, help="Square input size in pixels, 48-224 (recipe: 64).")
+@click.option("--img-size", default=None, type=int, help="Square input size in pixels, 48-224 (recipe: efficientvit_m5 64, efficientnet_lite0 96).")
 @click.option("--color", default="gray3", show_default=True, type=click.Choice(["gray3", "rgb"]),
               help="gray3: grayscale replicated to 3 channels; rgb: colour input.")
 @click.option("--pretrained", is_flag=True, help="Start from timm's ImageNet weights (downloads; needs internet).")
-@click.option("--weights", default="", type=click.Path(dir_okay=False), help="Start from local weights (timm state dict).")
+@click.option("--weights", default=None, help="Start from local weights: a state dict FILE (timm's or "
+              "EfficientNet-PyTorch's names), 'imagenet' (a pip package's: efficientnet_lite0) or 'none' "
+              "(recipe: imagenet for efficientnet_lite0, none otherwise).")
 @click.option("--drop-rate", default=-1.0, type=float, help="Dropout before the head (default per architecture).")
-@click.option("--epochs", default=None, type=int, help="Epochs (recipe: 26).")
+@click.option("--epochs", default=None, type=int, help="Epochs (recipe: efficientvit_m5 26, efficientnet_lite0 10).")
 @click.option("--batch-size", default=None, type=int, help="Global batch, split across processes (recipe: 64).")
 @click.option("--optimizer", default=None, type=click.Choice(["adamw", "adam", "sgd"]),
               help="Recipe: adamw; sgd uses Nesterov momentum 0.9.")
-@click.option("--lr", default=None, type=float, help="Learning rate (recipe: 2e-3; 0: the optimizer's default, adamw 2e-3, adam 1e-3, sgd 0.05).")
+@click.option("--lr", default=None, type=float, help="Learning rate (recipe: 2e-3, efficientnet_lite0 1e-3; 0: the optimizer's default, adamw 2e-3, adam 1e-3, sgd 0.05).")
 @click.option("--weight-decay", default=None, type=float, help="Recipe: 0.05; < 0: the optimizer's default (adamw 0.05, adam 0, sgd 5e-4).")
 @click.option("--schedule", default=None, type=click.Choice(["cosine", "step", "plateau", "constant"]),
               help="cosine (per step, warm-up), step (x gamma every --step-epochs), plateau (on val loss).")
-@click.option("--warmup-epochs", default=None, type=float, help="Linear warm-up of the cosine schedule (recipe: 2).")
+@click.option("--warmup-epochs", default=None, type=float, help="Linear warm-up of the cosine schedule (recipe: 2, efficientnet_lite0 1).")
 @click.option("--step-epochs", default=10, show_default=True, type=int)
 @click.option("--gamma", default=0.1, show_default=True, type=float)
 @click.option("--patience", default=None, type=int, help="Early stopping on val loss after N epochs without a gain; 0 off (recipe: 0).")

@@ -2,8 +2,9 @@
 
 Flavours (``target``):
 
-* ``cpu`` — U8S8: uint8 activations, int8 per-channel weights. ONNX Runtime's x86 (VNNI)
-  and ARM (dot-product) kernels run this fastest.
+* ``cpu`` — U8S8: uint8 activations, int8 per-channel weights held in 7 bits
+  (``reduce_range``: no int16 saturation on x86 CPUs without VNNI; see :func:`quantize`).
+  ONNX Runtime's x86 and ARM (dot-product) kernels run this fastest.
 * ``tensorrt`` — S8S8: symmetric int8 activations and weights, what TensorRT's explicit
   quantization expects (ONNX Runtime on x86 runs it slower than FP32: it is not for CPUs).
 
@@ -45,6 +46,9 @@ rescue the EfficientNet-B0 + attention model measured there, whose INT8 is broke
 another reason (its last blocks' activation ranges); see the results file.
 """
 
+import contextlib
+import io
+import logging
 import os
 import tempfile
 
@@ -106,6 +110,23 @@ class ArrayReader(object):
 
     def set_range(self, start_index, end_index):
         self._it = iter(self.batches[start_index:end_index])
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Hold back ``quantize_static``'s chatter: its calibrators ``print`` progress lines to
+    stdout ("Collecting tensor data ...", "Number of tensors : 537", once per call, and the
+    gate calls it several times) and its QDQ quantizer logs, on the root logger, that a
+    rank-1 BatchNorm weight has no channel axis (it is then quantized per tensor, which is
+    right). The exporter says what was done, on stderr, in its own words."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        root.setLevel(level)
 
 
 def preprocess_for_quantization(src, dst):
@@ -183,10 +204,12 @@ def quantize(fp32_path, out_path, target, reader=None, method="entropy", cache_p
     rerouted = 0
     with atomic_path(out_path) as tmp, tempfile.TemporaryDirectory(prefix="edgefer-quant-") as work:
         os.environ.setdefault("ORT_QUANT_TMPDIR", work)
-        quantize_static(fp32_path, tmp, calibration_data_reader=reader, quant_format=QuantFormat.QDQ,
-                        per_channel=True, reduce_range=reduce_range, activation_type=act, weight_type=QuantType.QInt8,
-                        op_types_to_quantize=op_types, nodes_to_exclude=list(nodes_to_exclude), calibrate_method=calib,
-                        extra_options=extra, calibration_cache_path=cache_path)
+        with _quiet():
+            quantize_static(fp32_path, tmp, calibration_data_reader=reader, quant_format=QuantFormat.QDQ,
+                            per_channel=True, reduce_range=reduce_range, activation_type=act,
+                            weight_type=QuantType.QInt8, op_types_to_quantize=op_types,
+                            nodes_to_exclude=list(nodes_to_exclude), calibrate_method=calib, extra_options=extra,
+                            calibration_cache_path=cache_path)
         if float_paths:
             rerouted = keep_float_paths(tmp, quantized_op_types(ops), nodes_to_exclude)
     return {"format": "QDQ", "activations": "uint8" if target == "cpu" else "int8 symmetric",

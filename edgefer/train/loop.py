@@ -47,7 +47,7 @@ class TrainConfig:
     img_size: int = None        # None: the architecture's recipe (edgefer.train.recipes), as for
     color: str = "gray3"        # every field whose default is None
     pretrained: bool = False
-    weights: str = ""
+    weights: str = None         # a file, "imagenet" (a pip package's, where one ships them), "none"
     drop_rate: float = -1.0     # <0: the architecture's default
     epochs: int = None
     batch_size: int = None      # global: split across torchrun processes
