@@ -360,21 +360,22 @@ csi://0 (Jetson CSI camera) and picam://0 (Raspberry Pi camera through picamera2
 --source repeated for a list of images. The photos of an image, a folder or a list are
 classified one by one (no tracking or smoothing across them unless --track-stills), and
 every JSON line names the file it came from ("source").
-Without --bundle, the model shipped inside the package (edgefer/bundles/default.edgefer);
-this version ships none yet, so give --bundle.
+Without --bundle, the model shipped inside the package (edgefer/bundles/default.edgefer:
+EfficientNet-Lite0, FER2013 PublicTest top-1 66.65 % in INT8; docs/model-card.md).
 Outputs (any number): --show (window), --save FILE (annotated .mp4/.avi, .jpg/.png or
 folder/), --json FILE (JSON lines, - for stdout), --serve [HOST:]PORT (local web page).
 Nothing is stored unless asked. Prints a one-line summary at the end (frames, faces, FPS).
 
 \b
 Examples:
-  edgefer run --source examples/images/astronaut.jpg --bundle vit.edgefer --save astronaut-out.jpg
-  edgefer run --source photos/ --bundle vit.edgefer --json - --quiet
-  edgefer run --camera 0 --bundle vit.edgefer --show
-  edgefer run --source video.mp4 --bundle vit.edgefer --json out.jsonl --save out.mp4
-  edgefer run --source csi://0 --bundle vit.edgefer --backend tensorrt --serve 8080
-  edgefer run --source picam://0 --bundle vit.edgefer --serve 0.0.0.0:8080   # kiosk on the LAN
-  edgefer run --source group.jpg --bundle vit.edgefer --detector blazeface-back --save out.jpg
+  edgefer run --source examples/images/astronaut.jpg --save astronaut-out.jpg
+  edgefer run --source photos/ --json - --quiet
+  edgefer run --camera 0 --show
+  edgefer run --source video.mp4 --json out.jsonl --save out.mp4
+  edgefer run --source csi://0 --backend tensorrt --serve 8080
+  edgefer run --source picam://0 --serve 0.0.0.0:8080   # kiosk on the LAN
+  edgefer run --source group.jpg --detector blazeface-back --save out.jpg
+  edgefer run --camera 0 --bundle runs/mine/mine.edgefer --show   # your own exported model
   edgefer run --source room.mp4 --detector yunet --detector-model face_detection_yunet_2023mar.onnx
 """
 

@@ -300,8 +300,14 @@ def test_bundle_with_wrong_input_size_is_refused(vit_bundle, tmp_path):
     json.dump(m, open(mpath, "w"))
     with pytest.raises(EdgeferError, match="takes 48x48 input but its manifest's preprocessing says 64"):
         Pipeline(bad)
-    with pytest.raises(EdgeferError, match="no default model"):
-        Pipeline("default")
+
+
+def test_a_missing_default_model_says_so(tmp_path, monkeypatch):
+    from edgefer.runtime import pipeline
+
+    monkeypatch.setattr(pipeline, "DEFAULT_BUNDLE_DIR", str(tmp_path))
+    with pytest.raises(EdgeferError, match="default model is missing from this install"):
+        pipeline.Pipeline("default")
 
 
 def _video(path, segments, size=(640, 360), fps=10.0):

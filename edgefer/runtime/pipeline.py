@@ -38,8 +38,8 @@ def resolve_bundle(bundle):
         path = os.path.join(DEFAULT_BUNDLE_DIR, "default.edgefer")
         if os.path.isdir(path):
             return path
-        raise EdgeferError("this edgefer ships no default model yet: pass --bundle PATH (a NAME.edgefer folder made by "
-                           "`edgefer export CHECKPOINT --int8` on the training host)")
+        raise EdgeferError("the default model is missing from this install (%s): reinstall edgefer, or pass --bundle "
+                           "PATH (a NAME.edgefer folder made by `edgefer export CHECKPOINT --int8`)" % path)
     return bundle
 
 

@@ -1,0 +1,97 @@
+"""The model shipped inside the package (edgefer/bundles/default.edgefer): it verifies, its
+numbers are the ones `edgefer eval` gives and the README prints, and it works with no
+bundle argument and no torch, on the README's sample photo."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import FER_CSV, ROOT
+from edgefer.onnx_predict import ARITHMETIC
+
+DEFAULT = os.path.join(ROOT, "edgefer", "bundles", "default.edgefer")
+SAMPLE = os.path.join(ROOT, "examples", "images", "astronaut.jpg")
+NO_TORCH = ("import sys, importlib.abc\n"
+            "class B(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, n, p=None, t=None):\n"
+            "        if n.split('.')[0] in ('torch', 'timm', 'torchvision'): raise ImportError('blocked: ' + n)\n"
+            "sys.meta_path.insert(0, B())\n")
+
+
+def _no_torch(code, timeout=600):
+    return subprocess.run([sys.executable, "-c", NO_TORCH + code], capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from edgefer.bundle import Bundle
+
+    return Bundle.load(DEFAULT, verify=True)  # every file's size and sha256
+
+
+def _headline(bundle):
+    a = [x for x in bundle.artifacts if x["precision"] == "int8" and x["target"] == "cpu" and x["batch"] == 1][0]
+    return a
+
+
+def test_shipped_bundle_fits_the_budget_and_holds_cpu_and_gpu_paths(shipped):
+    kinds = {(a["precision"], a["target"]) for a in shipped.artifacts}
+    assert ("int8", "cpu") in kinds and ("int8", "tensorrt") in kinds, kinds
+    model_files = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(ROOT, "edgefer")) for f in fs
+                   if f.endswith(".onnx")]
+    assert sum(os.path.getsize(f) for f in model_files) <= 40 * 1000 * 1000
+    for a in shipped.artifacts:
+        assert a["accuracy"]["split"] == "PublicTest" and a["accuracy"]["images"] == 3589
+        assert a["accuracy"]["arithmetic"] == ARITHMETIC[a["target"] == "tensorrt"]
+        if a["target"] == "cpu":
+            assert a["quantization"]["reduce_range"] is True
+        t = a["temperature"]
+        assert t["fitted_on"] == "fer2013 Training:val" and t["nll_after"] <= t["nll_before"]
+
+
+def test_readme_prints_the_shipped_numbers(shipped):
+    a = _headline(shipped)
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    assert "%.2f %%" % (100 * a["accuracy"]["top1"]) in readme
+    assert "%.3f" % a["accuracy"]["macro_f1"] in readme
+
+
+def test_eval_of_the_shipped_bundle_reproduces_its_manifest(shipped, fer_csv, tmp_path):
+    p = _no_torch("sys.argv = ['edgefer', 'eval', %r, '--data', %r, '--split', 'PublicTest', '--out', %r]\n"
+                  "from edgefer.cli import main\nmain()\n" % (DEFAULT, FER_CSV, str(tmp_path)), timeout=1200)
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows = {r["artifact"] if "artifact" in r else r["file"]: r for r in json.load(open(tmp_path / "summary.json"))}
+    for a in shipped.artifacts:
+        assert rows[a["file"]]["top1"] == pytest.approx(a["accuracy"]["top1"], abs=1e-12), a["file"]
+        assert rows[a["file"]]["macro_f1"] == pytest.approx(a["accuracy"]["macro_f1"], abs=1e-12), a["file"]
+
+
+def test_run_on_the_sample_photo_with_the_shipped_model_and_no_torch(shipped, tmp_path):
+    out, js = str(tmp_path / "astronaut-out.jpg"), str(tmp_path / "out.jsonl")
+    p = _no_torch("sys.argv = ['edgefer', 'run', '--source', %r, '--save', %r, '--json', %r, '--quiet']\n"
+                  "from edgefer.cli import main\nmain()\n" % (SAMPLE, out, js))
+    assert p.returncode == 0, p.stderr[-2000:]
+    rec = [json.loads(line) for line in open(js)]
+    assert len(rec) == 1 and rec[0]["source"] == SAMPLE and len(rec[0]["faces"]) == 1
+    face = rec[0]["faces"][0]
+    assert face["label"] in shipped.labels and abs(sum(face["probs"].values()) - 1) < 1e-3
+    import cv2
+
+    img, ann = cv2.imread(SAMPLE), cv2.imread(out)
+    assert ann.shape == img.shape and (abs(ann.astype(int) - img.astype(int)).max(axis=2) > 60).sum() > 500
+
+
+def test_pipeline_without_a_bundle_uses_the_shipped_model(shipped):
+    p = _no_torch("import cv2, edgefer\n"
+                  "pipe = edgefer.Pipeline()\n"
+                  "r = pipe.process(cv2.imread(%r))\n"
+                  "assert pipe.classifier.bundle.path == %r, pipe.classifier.bundle.path\n"
+                  "assert len(r.faces) == 1 and r.faces[0].emotion in pipe.labels\n"
+                  "assert 'torch' not in sys.modules\n"
+                  "print(r.faces[0].emotion)\n" % (SAMPLE, DEFAULT))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip() in shipped.labels
