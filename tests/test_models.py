@@ -53,6 +53,8 @@ def test_bad_arch_and_weights(tmp_path):
         create_model("not_a_model", 7)
     with pytest.raises(EdgeferError, match="--weights"):
         create_model("efficientvit_m5", 7, weights=str(tmp_path / "missing.pth"))
+    with pytest.raises(EdgeferError, match="--weights imagenet: no packaged ImageNet weights for efficientvit_m5"):
+        create_model("efficientvit_m5", 7, weights="imagenet")
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"junk")
     with pytest.raises(EdgeferError, match="junk.pth"):

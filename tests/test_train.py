@@ -118,6 +118,11 @@ def test_train_defaults_are_the_architectures_recipe():
     assert (c.epochs, c.label_smoothing, c.img_size) == (3, 0.0, RECIPES["efficientvit_m5"]["img_size"])
     c = TrainConfig(data="x", arch="efficientvit_m5", optimizer="sgd").resolved()
     assert (c.lr, c.weight_decay) == (0.05, 5e-4)
+    c = TrainConfig(data="x", arch="efficientnet_lite0").resolved()  # the shipped model's recipe
+    assert (c.weights, c.img_size, c.epochs, c.lr) == ("imagenet", 96, 10, 1e-3)
+    assert TrainConfig(data="x", arch="efficientnet_lite0", pretrained=True).resolved().weights is None
+    assert TrainConfig(data="x", arch="efficientnet_lite0", weights="none").resolved().weights == "none"
+    assert TrainConfig(data="x", arch="efficientvit_m5").resolved().weights is None
     c = TrainConfig(data="x", arch="resnet18").resolved()  # any timm name: the generic recipe
     assert c.augment == "fer" and c.epochs > 0 and c.lr > 0
     # the CLI leaves unset flags to the recipe

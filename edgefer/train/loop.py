@@ -80,6 +80,8 @@ class TrainConfig:
         rec = recipe(c.arch)
         if c.optimizer is not None and c.optimizer != rec["optimizer"]:
             del rec["lr"], rec["weight_decay"]
+        if c.pretrained:  # --pretrained asks for timm's download instead of the recipe's weights
+            rec.pop("weights", None)
         for k, v in rec.items():
             if getattr(c, k) is None:
                 setattr(c, k, v)
