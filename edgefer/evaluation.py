@@ -119,10 +119,11 @@ def evaluate_bundle(path, data, split, labels=None, ferplus_csv=None, out=None, 
     for a in b.artifacts:
         desc = "%s (%s %s, target %s, batch %s)" % (a["file"], b.manifest["model"]["architecture"], a["precision"],
                                                    a["target"], a["batch"])
+        exact = exact_qdq(a)
         context = {"model": os.path.join(path, a["file"]), "bundle": path, "artifact": a["file"],
                    "precision": a["precision"], "target": a["target"], "batch": a["batch"],
-                   "arithmetic": ARITHMETIC[exact_qdq(a)]}
-        rep, _ = evaluate(predict(b.file(a), ds, b.preprocess, exact_qdq=exact_qdq(a)), ds, m2d, names, n_dropped,
+                   "arithmetic": ARITHMETIC[exact]}
+        rep, _ = evaluate(predict(b.file(a), ds, b.preprocess, exact_qdq=exact), ds, m2d, names, n_dropped,
                           os.path.join(out, os.path.splitext(a["file"])[0]), context, desc, say)
         say("")
         rows.append(dict(context, data=ds.path, dataset=ds.name, label_protocol=ds.labels.name, split=ds.split,

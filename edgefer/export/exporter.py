@@ -316,6 +316,7 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
         low = _low_sqnr_nodes(opts, target, pre_q[b1], train_ds, cdoc, pre, b1, calibrate(b1, target), base)
         base += low
         qpath = os.path.join(work, onnx_export.artifact_name("int8", target, b1))
+        exact = exact_qdq({"precision": "int8", "target": target})  # measured as its manifest entry will be
         in_file = [None]  # the excluded-node list the INT8 file at qpath was last written with
 
         def try_int8(excl):
@@ -323,8 +324,7 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
             q_ = quantize.quantize(pre_q[b1], qpath, target, None, opts.calib_method, calibrate(b1, target), excl,
                                    ops=opts.int8_ops)
             in_file[0] = excl
-            q_logits = predict(qpath, gate_ds, pre, threads=opts.threads, exact_qdq=exact_qdq({"precision": "int8",
-                                                                                               "target": target}))
+            q_logits = predict(qpath, gate_ds, pre, threads=opts.threads, exact_qdq=exact)
             return q_, gate.compare(fp32_gate, q_logits, gate_ds.targets, gnames, gm2d)
 
         def rank(excluded):

@@ -11,10 +11,10 @@ positional and every tensor's shape is checked against its timm counterpart; a f
 does not line up tensor for tensor is refused, never loaded partly.
 """
 
-import hashlib
 import os
 
 from ...atomic import atomic_path
+from ...bundle import sha256_file
 from ...cache import cache_dir
 from ...errors import EdgeferError
 
@@ -71,7 +71,7 @@ def timm_weights_file(path, arch):
     state_dict = _load(path)
     if not is_efficientnet_pytorch(state_dict):
         return path
-    out = os.path.join(cache_dir("weights"), "%s-%s-timm.pth" % (_digest(path), arch))
+    out = os.path.join(cache_dir("weights"), "%s-%s-timm.pth" % (sha256_file(path)[:16], arch))
     if not os.path.isfile(out):
         import timm
 
@@ -94,11 +94,3 @@ def _load(path):
     if not isinstance(state_dict, dict):
         raise EdgeferError("--weights %s: expected a state dict (name -> tensor), found %s" % (path, type(state_dict).__name__))
     return state_dict
-
-
-def _digest(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
