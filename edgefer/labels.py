@@ -113,6 +113,15 @@ def get_label_set(name):
         ) from None
 
 
+def resolve_label_set(labels, default=None):
+    """``labels`` as a :class:`LabelSet`: one already, a protocol name, or ``default`` when None."""
+    if labels is None:
+        return default
+    if isinstance(labels, LabelSet):
+        return labels
+    return get_label_set(labels)
+
+
 def label_set_from_names(names, name="custom"):
     """A label set from a list of class names (canonical or aliases), e.g. a checkpoint's labels."""
     canon = []

@@ -22,7 +22,7 @@ import os
 import numpy as np
 
 from ..errors import DataFormatError, EdgeferError
-from ..labels import AFFECTNET8, LabelSet, get_label_set, mapping
+from ..labels import AFFECTNET8, mapping, resolve_label_set
 from .base import FaceDataset, read_image
 
 HEADER = ["subDirectory_filePath", "face_x", "face_y", "face_width", "face_height", "facial_landmarks",
@@ -61,14 +61,6 @@ def is_affectnet(path):
     in it or in its ``Manually_Annotated_file_lists/``."""
     path = os.fspath(path)
     return os.path.isdir(path) and any(find_csv(path, s) is not None for s in SPLITS)
-
-
-def _label_set(labels, default):
-    if labels is None:
-        return default
-    if isinstance(labels, LabelSet):
-        return labels
-    return get_label_set(labels)
 
 
 def read_affectnet_csv(path):
@@ -149,7 +141,7 @@ class AffectNetDataset(FaceDataset):
         root = os.fspath(path)
         if not os.path.isdir(root):
             raise EdgeferError("--data: %s is not a folder (expected the AffectNet release folder)" % path)
-        label_set = _label_set(labels, AFFECTNET8)
+        label_set = resolve_label_set(labels, AFFECTNET8)
         csv_path = find_csv(root, split)
         if csv_path is None:
             raise EdgeferError(

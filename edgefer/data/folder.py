@@ -23,7 +23,7 @@ import os
 import numpy as np
 
 from ..errors import EdgeferError
-from ..labels import AFFECTNET7, AFFECTNET8, ALIASES, CANONICAL, LABEL_SETS, LabelSet, canonical_name, get_label_set
+from ..labels import AFFECTNET7, AFFECTNET8, ALIASES, CANONICAL, LABEL_SETS, LabelSet, canonical_name, resolve_label_set
 from .base import FaceDataset, read_image
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -180,12 +180,6 @@ def _match_split(split, names):
     return None
 
 
-def _label_set(labels):
-    if labels is None or isinstance(labels, LabelSet):
-        return labels
-    return get_label_set(labels)
-
-
 def _found_label_set(classes):
     """The label set of the classes found: a known protocol with exactly these classes
     (first in LABEL_SETS order), else a custom set in canonical order."""
@@ -209,7 +203,7 @@ class FolderDataset(FaceDataset):
         root = os.fspath(path)
         if not os.path.isdir(root):
             raise EdgeferError("--data: %s is not a folder (expected ROOT/CLASS/*.jpg or ROOT/SPLIT/CLASS/*.jpg)" % path)
-        given = _label_set(labels)
+        given = resolve_label_set(labels)
 
         if has_split_folders(root):
             self.splits = split_folders(root)

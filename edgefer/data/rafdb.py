@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 from ..errors import DataFormatError, EdgeferError
-from ..labels import RAFDB, LabelSet, get_label_set, mapping
+from ..labels import RAFDB, mapping, resolve_label_set
 from .base import FaceDataset, read_image
 
 SPLITS = ("train", "test")
@@ -57,14 +57,6 @@ def is_rafdb(path):
     """Whether ``path`` is a RAF-DB ``basic`` folder (or holds one): it has ``EmoLabel/`` or
     ``Image/aligned|original/``."""
     return find_root(path) is not None
-
-
-def _label_set(labels, default):
-    if labels is None:
-        return default
-    if isinstance(labels, LabelSet):
-        return labels
-    return get_label_set(labels)
 
 
 def read_partition_labels(path):
@@ -132,7 +124,7 @@ class RAFDBDataset(FaceDataset):
                 "--data: %s is not a RAF-DB 'basic' folder (expected EmoLabel/list_patition_label.txt and "
                 "Image/aligned/ in it, or in a 'basic' folder in it)" % path
             )
-        label_set = _label_set(labels, RAFDB)
+        label_set = resolve_label_set(labels, RAFDB)
         label_file = os.path.join(root, LABEL_FILE)
         names, raw = read_partition_labels(label_file)
 
