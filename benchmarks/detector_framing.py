@@ -9,7 +9,7 @@ compares the detector's box with the pasted square (the FER2013 framing):
     shift_y = (FER centre y - detector centre y) / FER side
     shift_x = the same in x (should be ~0)
 
-The medians go into ``edgefer/runtime/detectors.py`` (``BOX_CALIBRATION``), which maps each
+The medians go into ``edgefer/runtime/face_detector.py`` (``BOX_CALIBRATION``), which maps each
 detector's box onto the FER2013 framing; the bundle's framing block (margin, shift) is then
 relative to that reference box.
 

@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Pipeline": ("edgefer.runtime.pipeline", "Pipeline"),
     "Classifier": ("edgefer.runtime.classifier", "Classifier"),
-    "FaceDetector": ("edgefer.runtime.detectors", "FaceDetector"),
+    "FaceDetector": ("edgefer.runtime.face_detector", "FaceDetector"),
     "create_detector": ("edgefer.runtime.detectors", "create_detector"),
     "open_source": ("edgefer.runtime.sources", "open_source"),
     "open_sinks": ("edgefer.runtime.sinks", "open_sinks"),

@@ -9,6 +9,8 @@ import click
 
 from . import __version__
 from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EdgeferError
+from .runtime.classifier import BACKEND_CHOICES
+from .runtime.detectors import DETECTORS
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -362,8 +364,10 @@ classified one by one (no tracking or smoothing across them unless --track-still
 every JSON line names the file it came from ("source").
 Without --bundle, the model shipped inside the package (edgefer/bundles/default.edgefer:
 EfficientNet-Lite0, FER2013 PublicTest top-1 66.65 % in INT8; docs/model-card.md).
-Outputs (any number): --show (window), --save FILE (annotated .mp4/.avi, .jpg/.png or
-folder/), --json FILE (JSON lines, - for stdout), --serve [HOST:]PORT (local web page).
+Outputs (any number), as output URIs (--output, jetson-inference's spelling): out.mp4 or
+out.avi (annotated video), out.jpg or frames/ (images), out.jsonl or - (JSON lines),
+display://0 (window), web://HOST:PORT (local web page); or by the aliases --save FILE,
+--show, --json FILE and --serve [HOST:]PORT, which resolve to the same URIs.
 Nothing is stored unless asked. Prints a one-line summary at the end (frames, faces, FPS).
 
 \b
@@ -372,6 +376,7 @@ Examples:
   edgefer run --source photos/ --json - --quiet
   edgefer run --camera 0 --show
   edgefer run --source video.mp4 --json out.jsonl --save out.mp4
+  edgefer run --source rtsp://cam.local/stream -o out.jsonl -o web://127.0.0.1:8080
   edgefer run --source csi://0 --backend tensorrt --serve 8080
   edgefer run --source picam://0 --serve 0.0.0.0:8080   # kiosk on the LAN
   edgefer run --source group.jpg --detector blazeface-back --save out.jpg
@@ -389,18 +394,20 @@ Examples:
               help="Track faces across the photos of an image folder or list (frames of one scene); by default "
                    "each photo is classified on its own.")
 @click.option("--bundle", default="default", show_default=True, help="NAME.edgefer folder made by `edgefer export`.")
-@click.option("--detector", default="blazeface", show_default=True,
-              type=click.Choice(["blazeface", "blazeface-back", "yunet"]),
+@click.option("--detector", default="blazeface", show_default=True, type=click.Choice(DETECTORS.names()),
               help="blazeface: close range (kiosk, robot, <= ~2 m), fastest; blazeface-back: room view, small "
                    "faces; yunet: multi-scale (needs --detector-model).")
 @click.option("--detector-model", default=None, type=click.Path(dir_okay=False), help="Model file for --detector yunet.")
 @click.option("--backend", default="auto", show_default=True,
-              type=click.Choice(["auto", "onnxruntime", "onnxruntime-cuda", "onnxruntime-tensorrt", "tensorrt"]),
+              type=click.Choice(BACKEND_CHOICES),
               help="Classifier backend; auto picks TensorRT > ORT TensorRT/CUDA > ORT CPU.")
 @click.option("--precision", default="auto", show_default=True, type=click.Choice(["auto", "fp32", "fp16", "int8"]),
               help="Which bundle artifact; auto: int8 for the backend's target, else fp16 on GPUs, else fp32.")
 @click.option("--threads", default=1, show_default=True, type=int,
               help="ONNX Runtime threads per model (0 = its default); 1 is fastest for small models.")
+@click.option("--output", "-o", "outputs", multiple=True, metavar="URI",
+              help="Where results go, as jetson-inference's output URIs (repeatable): out.mp4, frames/, "
+                   "out.jsonl or - (JSON lines), display://0, web://127.0.0.1:8080, file://out.avi.")
 @click.option("--show", is_flag=True, help="Show a window with boxes, ids and emotions (needs an OpenCV with a GUI).")
 @click.option("--save", "save", multiple=True, help="Annotated output: .mp4/.avi video, .jpg/.png image or folder/.")
 @click.option("--json", "json_out", default=None, help="JSON lines, one per frame (- for stdout).")
@@ -419,71 +426,59 @@ Examples:
 @click.option("--hysteresis", default=0.1, show_default=True, type=float,
               help="A face's emotion changes only when another class leads by this much.")
 @click.option("--quiet", is_flag=True, help="No progress line.")
-def run_cmd(camera, sources, track_stills, bundle, detector, detector_model, backend, precision, threads, show, save,
-            json_out, serve, max_frames, width, height, fps, score_threshold, min_face, max_faces, smoothing, alpha, hysteresis, quiet):
-    import time
+def run_cmd(camera, sources, track_stills, bundle, detector, detector_model, backend, precision, threads, outputs,
+            show, save, json_out, serve, max_frames, width, height, fps, score_threshold, min_face, max_faces,
+            smoothing, alpha, hysteresis, quiet):
+    from .runtime.pipeline import run_source
+    from .runtime.sinks import output_uris
 
-    from .runtime.pipeline import Pipeline
-    from .runtime.sinks import open_sinks
+    progress = None if quiet else _FrameProgress()
+    try:
+        summary = run_source(
+            _run_source_arg(camera, sources), output_uris(outputs, save, show, json_out, serve), bundle=bundle,
+            max_frames=max_frames, progress=progress, track_stills=track_stills,
+            source_options=dict(width=width, height=height, fps=fps), detector=detector,
+            detector_model=detector_model, backend=backend, precision=precision, threads=threads,
+            score_threshold=score_threshold, min_face=min_face, max_faces=max_faces, smoothing=smoothing,
+            alpha=alpha, hysteresis=hysteresis)
+    finally:
+        if progress is not None:
+            progress.end()
+    click.echo(summary.line())
 
+
+def _run_source_arg(camera, sources):
+    """--camera N / --source URI|PATH (repeated: a list of images) -> what open_source takes."""
     if camera is not None and sources:
         raise EdgeferError("--camera and --source: give one of them")
     if camera is None and not sources:
         raise EdgeferError("no input: give --camera N or --source URI|PATH (see edgefer run --help)")
-    source = sources[0] if len(sources) == 1 else list(sources)
-    src = camera if camera is not None else (int(source) if len(sources) == 1 and source.strip().isdigit() else source)
-    if max_frames is not None and max_frames < 1:
-        raise EdgeferError("--max-frames %d: expected >= 1" % max_frames)
-    from .runtime.sources import PrefetchSource, open_source
+    if camera is not None:
+        return camera
+    if len(sources) > 1:
+        return list(sources)
+    return int(sources[0]) if sources[0].strip().isdigit() else sources[0]
 
-    # The source first: a missing file or an absent camera is reported before any model loads.
-    source_obj = open_source(src, width=width, height=height, fps=fps)
-    if not source_obj.live and source_obj.kind in ("file", "folder", "list"):
-        source_obj = PrefetchSource(source_obj)
-    try:
-        pipe = Pipeline(bundle, detector=detector, detector_model=detector_model, backend=backend, precision=precision,
-                        threads=threads, score_threshold=score_threshold, min_face=min_face, max_faces=max_faces,
-                        smoothing=smoothing, alpha=alpha, hysteresis=hysteresis)
-    except BaseException:
-        source_obj.close()
-        raise
-    click.echo(pipe.describe(), err=True)
-    specs = list(save)
-    if show:
-        specs.append("display")
-    if json_out:
-        specs.append(json_out)
-    if serve:
-        specs.append("web://" + serve if ":" in serve else "web:" + serve)
-    sinks = open_sinks(specs, quiet=quiet) if specs else None
-    last = [0.0]
 
-    def progress(result):
+class _FrameProgress(object):
+    """The run's progress line, at most once a second: frame, faces and their emotions."""
+
+    def __init__(self):
+        self.last = 0.0
+
+    def __call__(self, result):
+        import time
+
         now = time.time()
-        if not quiet and now - last[0] > 1.0:
-            last[0] = now
-            click.echo("\rframe %d: %d face(s) %s" % (result.index, len(result.faces), " ".join(
-                "#%d %s %.2f" % (f.track_id, f.emotion, f.confidence) for f in result.faces[:4])) + " " * 10,
-                err=True, nl=False)
+        if now - self.last > 1.0:
+            self.last = now
+            faces = " ".join("#%d %s %.2f" % (f.track_id, f.emotion, f.confidence) for f in result.faces[:4])
+            click.echo("\rframe %d: %d face(s) %s" % (result.index, len(result.faces), faces) + " " * 10,
+                       err=True, nl=False)
 
-    summary = None
-    try:
-        summary = pipe.run(source_obj, [sinks] if sinks else [], max_frames=max_frames, progress=progress,
-                           track_stills=track_stills)
-    except BaseException:
-        # A failed run drops a half-written video; Ctrl-C keeps what was recorded (see sinks).
-        if sinks is not None:
-            sinks.__exit__(*sys.exc_info())
-            sinks = None
-        raise
-    finally:
-        if sinks is not None:
-            sinks.close()
-        pipe.close()
-        source_obj.close()
-        if not quiet and last[0]:
+    def end(self):
+        if self.last:
             click.echo("", err=True)
-    click.echo(summary.line())
 
 
 BENCH_HELP = """Benchmark on this device (no torch needed): every artifact of a bundle, or with

@@ -15,7 +15,7 @@ A :class:`Preprocess` block travels in every checkpoint and bundle manifest::
                  "align": false}}   # rotate so the eyes are level (needs eye landmarks)
 
 Face boxes given to the framing are *reference face boxes*: the runtime's detectors map
-their own boxes onto FER2013's tight framing (``edgefer.runtime.detectors.BOX_CALIBRATION``,
+their own boxes onto FER2013's tight framing (``edgefer.runtime.face_detector.BOX_CALIBRATION``,
 measured by ``benchmarks/detector_framing.py``), so margin 0 frames a detected face as
 FER2013 framed its faces, whatever detector found it; a looser data set (RAF-DB original
 images, AffectNet boxes) records its own margin relative to that.

@@ -16,7 +16,8 @@ from conftest import SHARED, need_shared, run_cli
 cv2 = pytest.importorskip("cv2", reason="the runtime needs OpenCV (pip install 'edgefer[cpu]')")
 
 from edgefer.errors import EdgeferError  # noqa: E402
-from edgefer.runtime.detectors import create_detector, iou_matrix  # noqa: E402
+from edgefer.runtime.boxes import iou_matrix  # noqa: E402
+from edgefer.runtime.detectors import create_detector  # noqa: E402
 from edgefer.runtime.tracking import Tracker  # noqa: E402
 from edgefer.runtime.types import Detection, Event  # noqa: E402
 

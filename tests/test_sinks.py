@@ -20,7 +20,7 @@ from conftest import SHARED, need_shared
 from edgefer.errors import EdgeferError
 from edgefer.runtime import overlay as ov
 from edgefer.runtime import sinks
-from edgefer.runtime.serve import BOUNDARY, WebSink
+from edgefer.runtime.web import BOUNDARY, WebSink
 from edgefer.runtime.types import Event, Face, Frame, FrameResult
 
 cv2 = pytest.importorskip("cv2", reason="OpenCV is needed for the sinks (pip install 'edgefer[cpu]')")
@@ -312,14 +312,21 @@ def test_image_sinks_single_file_and_folder(small, tmp_path):
 # -- window, callback, factory ----------------------------------------------------------------
 
 
-def test_window_sink_headless_warns_once_and_does_nothing(small, capsys, monkeypatch):
+def _warnings(caplog):
+    """The edgefer warnings logged since the last call (and forget them)."""
+    got = [r.getMessage() for r in caplog.records if r.name.startswith("edgefer.") and r.levelname == "WARNING"]
+    caplog.clear()
+    return got
+
+
+def test_window_sink_headless_warns_once_and_does_nothing(small, caplog, monkeypatch):
     assert sinks._gui_from_build_info(cv2) is False, "this test expects a headless OpenCV build"
     sink = sinks.WindowSink()
     with sink:
         for r in sequence(small, 3, scale=0.5):
             sink.write(r)
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and sinks.NO_GUI_MESSAGE in err
+    warned = _warnings(caplog)
+    assert len(warned) == 1 and sinks.NO_GUI_MESSAGE in warned[0]
     assert sink.available is False and sink.stopped is False
 
     # a build that does not say, with a display set: cv2.imshow raises -> the same warning
@@ -329,8 +336,8 @@ def test_window_sink_headless_warns_once_and_does_nothing(small, capsys, monkeyp
     for r in sequence(small, 3, scale=0.5):
         sink.write(r)
     sink.close()
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and sinks.NO_GUI_MESSAGE in err and sink.available is False
+    warned = _warnings(caplog)
+    assert len(warned) == 1 and sinks.NO_GUI_MESSAGE in warned[0] and sink.available is False
 
     # a GUI build but no display: says so instead of letting the GUI toolkit abort
     monkeypatch.setattr(sinks, "_gui_from_build_info", lambda cv2: True)
@@ -339,8 +346,8 @@ def test_window_sink_headless_warns_once_and_does_nothing(small, capsys, monkeyp
     sink = sinks.WindowSink()
     sink.write(make_result(small))
     sink.write(make_result(small))
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no display" in err and sink.available is False
+    warned = _warnings(caplog)
+    assert len(warned) == 1 and "no display" in warned[0] and sink.available is False
 
 
 def test_callback_factory_and_group(small, tmp_path):
@@ -367,6 +374,16 @@ def test_callback_factory_and_group(small, tmp_path):
     assert sinks._web_address("web://0.0.0.0:8081") == ("0.0.0.0", 8081)
     assert sinks._web_address("http://localhost:8082/") == ("localhost", 8082)
     assert sinks._web_address("web://[::1]:8083") == ("::1", 8083)
+    # output URIs as jetson-inference's videoOutput spells them, and today's spellings, one parser
+    for spec, want in (("display://0", ("display", "0")), ("window", ("display", "")), ("-", ("jsonl", "-")),
+                       ("file://clip.mp4", ("video", "clip.mp4")), ("frames/", ("image", "frames/")),
+                       ("web:8080", ("web", "8080")), ("http://127.0.0.1:8081", ("web", "127.0.0.1:8081")),
+                       ("out.JSONL", ("jsonl", "out.JSONL")), ("C:/videos/out.avi", ("video", "C:/videos/out.avi"))):
+        assert sinks.parse_output(spec)[:2] == want, spec
+    with pytest.raises(EdgeferError) as e:
+        sinks.parse_output("rtp://192.168.1.2:5000")
+    assert "rtp://" in str(e.value) and "display://" in str(e.value)
+    assert set(sinks.SINKS) >= {"display", "web", "jsonl", "video", "image"}
 
     # a group shares one overlay; an exception inside `with` drops the unfinished video
     video, lines = str(tmp_path / "g.mp4"), str(tmp_path / "g.jsonl")
@@ -431,12 +448,13 @@ class _Feeder(object):
         self.thread.join(5)
 
 
-def test_web_sink_page_latest_health_and_close(small, capsys):
+def test_web_sink_page_latest_health_and_close(small, caplog):
+    caplog.set_level("INFO", logger="edgefer")
     sink = WebSink(port=0)
     try:
         assert sink.host == "127.0.0.1" and sink._server.socket.getsockname()[0] == "127.0.0.1"
         assert sink.port > 0 and sink.url == "http://127.0.0.1:%d/" % sink.port
-        assert capsys.readouterr().err.count(sink.url) == 1  # the URL, printed once
+        assert sum(sink.url in r.getMessage() for r in caplog.records if r.name == "edgefer.runtime.web") == 1  # once
         assert _get(sink.url + "latest.json")[2] == b"null"  # before the first frame
         status, ctype, body = _get(sink.url)
         assert status == 200 and ctype.startswith("text/html")
@@ -465,13 +483,13 @@ def test_web_sink_page_latest_health_and_close(small, capsys):
     conn.close()
     with pytest.raises(OSError):  # nothing listens any more
         socket.create_connection(("127.0.0.1", sink.port), timeout=2).close()
-    again = WebSink(port=sink.port, quiet=True)  # the port is free again
+    again = WebSink(port=sink.port)  # the port is free again
     again.close()
     with pytest.raises(EdgeferError) as e:  # a port in use: one line naming it
-        with WebSink(port=0, quiet=True) as busy:
-            WebSink(port=busy.port, quiet=True)
+        with WebSink(port=0) as busy:
+            WebSink(port=busy.port)
     assert str(busy.port) in str(e.value) and "\n" not in str(e.value)
-    web = sinks.make_sink("web://127.0.0.1:0", quiet=True)
+    web = sinks.make_sink("web://127.0.0.1:0")
     assert isinstance(web, WebSink) and web.port > 0 and _get(web.url + "healthz")[0] == 200
     web.close()
 
@@ -480,7 +498,7 @@ def test_web_sink_slow_viewer_skips_frames(photo):
     """A viewer slower than the stream gets the newest frame each time it is ready for one,
     not a backlog: far fewer frames are drawn and encoded than written. (The client's receive
     buffer is made small, as a slow network would; the server keeps its send buffer small.)"""
-    with WebSink(port=0, quiet=True) as sink, _Feeder(sink, photo):
+    with WebSink(port=0) as sink, _Feeder(sink, photo):
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
         sock.settimeout(5)
@@ -501,7 +519,7 @@ def test_web_sink_slow_viewer_skips_frames(photo):
 
 
 def test_web_sink_mjpeg_stream_and_events(small):
-    with WebSink(port=0, quiet=True) as sink, _Feeder(sink, small):
+    with WebSink(port=0) as sink, _Feeder(sink, small):
         conns, parts = [], []
         for _ in range(2):  # two viewers at once
             conn = http.client.HTTPConnection("127.0.0.1", sink.port, timeout=5)

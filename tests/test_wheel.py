@@ -36,10 +36,10 @@ def test_wheel_holds_every_data_file(tmp_path):
         "assert edgefer.__file__.startswith(%r), edgefer.__file__\n"
         "from edgefer import bundle\n"
         "from edgefer.export import profiles\n"
-        "from edgefer.runtime import detectors, sinks\n"
+        "from edgefer.runtime import blazeface, sinks\n"
         "from edgefer.bench import report\n"
-        "for f in (bundle.SCHEMA_FILE, sinks.SCHEMA_PATH, report.SCHEMA_PATH, detectors.BLAZEFACE_FRONT,\n"
-        "          detectors.BLAZEFACE_BACK):\n"
+        "for f in (bundle.SCHEMA_FILE, sinks.SCHEMA_PATH, report.SCHEMA_PATH, blazeface.BLAZEFACE_FRONT,\n"
+        "          blazeface.BLAZEFACE_BACK):\n"
         "    assert os.path.isfile(f), f\n"
         "assert 'rpi5' in profiles.available() and profiles.load('rpi5')['options']\n"
         "print('ok')\n" % (str(tmp_path / "site"), str(tmp_path / "site"))

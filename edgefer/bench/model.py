@@ -26,7 +26,7 @@ import numpy as np
 from .. import __version__, evaluation
 from ..errors import EdgeferError, reason
 from ..bundle import Bundle, sha256_file
-from ..runtime.classifier import BACKENDS, PROVIDERS, make_runner
+from ..runtime.classifier import BACKENDS, make_runner
 from . import device, timing
 
 SCHEMA_VERSION = 1
@@ -45,21 +45,7 @@ _reason = reason
 
 def backend_problem(backend):
     """None when ``backend`` can run here, else why not (one line)."""
-    if backend in PROVIDERS:
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            return "onnxruntime not installed (pip install 'edgefer[cpu]'; on a Jetson NVIDIA's onnxruntime-gpu wheel)"
-        providers = list(ort.get_available_providers())
-        if PROVIDERS[backend][0] not in providers:
-            return ("ONNX Runtime %s has no %s (providers: %s); it needs onnxruntime-gpu and an NVIDIA GPU"
-                    % (ort.__version__, PROVIDERS[backend][0], ", ".join(providers)))
-        return None
-    if backend == "tensorrt":
-        from ..runtime.tensorrt_engine import unavailable_reason
-
-        return unavailable_reason()
-    raise EdgeferError("--backend %r: expected one of %s" % (backend, ", ".join(BACKENDS + ("all",))))
+    return BACKENDS.get(backend).unavailable_reason()
 
 
 def _skip_reason(backend, artifact):
@@ -98,7 +84,7 @@ class _Runner(object):
 class _OrtRunner(_Runner):
     def __init__(self, bundle, artifact, backend, threads):
         self.inner = make_runner(bundle, artifact, backend, threads=threads)
-        want = PROVIDERS[backend][0]
+        want = BACKENDS.get(backend).providers[0]
         got = self.inner.providers[0] if self.inner.providers else "none"
         if got != want:
             raise EdgeferError("ONNX Runtime fell back to %s: %s could not be used for this model" % (got, want))
@@ -260,8 +246,6 @@ def find_checkpoint(bundle):
     return None
 
 
-# Long for now: argument checks, then the backend x artifact x threads loop that fills the
-# rows; splitting the loop body out is the next step (ARCHITECTURE.md, "Not done yet").
 def benchmark_model(bundle, data=None, labels=None, ferplus_csv=None, split=None, allow_train_split=False,
                     checkpoint=None, backends=None, precisions=None, threads=(1,), warmup=20, runs=200,
                     duration=None, throughput_batch=None, max_spread=timing.MAX_SPREAD, pytorch=True,
@@ -280,6 +264,39 @@ def benchmark_model(bundle, data=None, labels=None, ferplus_csv=None, split=None
     ``log(line)``: progress messages."""
     log = log or (lambda line: None)
     b = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle)
+    backends, precisions, threads = _check_choices(backends, precisions, threads, duration, runs)
+    fixed = sorted(a["batch"] for a in b.artifacts if isinstance(a.get("batch"), int))
+    tb = int(throughput_batch or (max(fixed) if fixed and max(fixed) > 1 else 8))
+    opts = {"warmup": int(warmup), "runs": int(runs), "duration": duration, "max_spread": float(max_spread)}
+    ev = EvalData.open(b, data, labels, ferplus_csv, split, allow_train_split) if data else None
+    inputs, input_kind = _timing_inputs(b, ev, tb)
+    arts = [a for a in b.artifacts if a["precision"] in precisions]
+    rows, notes = [], []
+    if not arts:
+        notes.append("the bundle has no artifact of precision %s" % ", ".join(precisions))
+    for be in backends:
+        rows += _backend_rows(b, be, arts, threads, ev, inputs, tb, opts, log)
+    if pytorch:
+        rows[0:0] = _pytorch_rows(b, checkpoint, ev, inputs, threads, tb, opts, log, notes)
+    labelled = [("%s %s%s" % (r["file"] or r["format"], r["backend"], "" if r["threads"] is None else
+                              " t%d" % r["threads"]), n) for r in rows for n in r["notes"]]
+    notes += timing.summary_notes(labelled, "--runs or --duration", opts["max_spread"])
+    return {
+        "schema_version": SCHEMA_VERSION, "kind": "model", "created": _now(), "edgefer_version": __version__,
+        "command": device.command_line(), "device": device.report(),
+        "settings": {"backends": backends, "precisions": precisions, "threads": threads, "cpus": cpus,
+                     "warmup": opts["warmup"], "runs": opts["runs"], "duration": duration, "throughput_batch": tb,
+                     "max_spread": opts["max_spread"], "input": input_kind},
+        "bundle": {"path": os.path.abspath(b.path), "name": b.manifest.get("name"),
+                   "architecture": b.manifest["model"]["architecture"], "input_size": b.preprocess.size,
+                   "label_protocol": b.manifest["model"]["label_protocol"], "labels": b.labels},
+        "data": ev.describe() if ev is not None else None,
+        "rows": rows, "notes": notes,
+    }
+
+
+def _check_choices(backends, precisions, threads, duration, runs):
+    """The requested backends, precisions and thread counts as lists, checked."""
     backends = list(backends or BACKENDS)
     for be in backends:
         if be not in BACKENDS:
@@ -293,89 +310,82 @@ def benchmark_model(bundle, data=None, labels=None, ferplus_csv=None, split=None
         raise EdgeferError("--threads: expected numbers >= 0 (0 = the library's default)")
     if duration is None and int(runs) < 1:
         raise EdgeferError("--runs %d: expected >= 1" % runs)
-    fixed = sorted(a["batch"] for a in b.artifacts if isinstance(a.get("batch"), int))
-    tb = int(throughput_batch or (max(fixed) if fixed and max(fixed) > 1 else 8))
-    opts = {"warmup": int(warmup), "runs": int(runs), "duration": duration, "max_spread": float(max_spread)}
-    ev = EvalData.open(b, data, labels, ferplus_csv, split, allow_train_split) if data else None
+    return backends, precisions, threads
+
+
+def _timing_inputs(b, ev, tb):
+    """The inputs the timing loop runs (the split's first images, else random values) and
+    how they were made."""
     pre, size = b.preprocess, b.preprocess.size
     if ev is not None and len(ev.dataset):
         inputs = ev.dataset.inputs(np.arange(min(len(ev.dataset), max(tb, 16))), pre)
-        input_kind = "first %d images of the split, preprocessed" % len(inputs)
-    else:
-        inputs = np.random.default_rng(0).uniform(-1, 1, (max(tb, 16), 3, size, size)).astype(np.float32)
-        input_kind = "random values (no --data given)"
-    arts = [a for a in b.artifacts if a["precision"] in precisions]
-    rows, notes = [], []
-    if not arts:
-        notes.append("the bundle has no artifact of precision %s" % ", ".join(precisions))
+        return inputs, "first %d images of the split, preprocessed" % len(inputs)
+    inputs = np.random.default_rng(0).uniform(-1, 1, (max(tb, 16), 3, size, size)).astype(np.float32)
+    return inputs, "random values (no --data given)"
 
-    for be in backends:
-        problem = backend_problem(be)
-        fmt = "tensorrt" if be == "tensorrt" else "onnx"
-        if problem:
-            rows.append(_failed(_row(fmt, be), problem))
-            log("%s: %s" % (be, problem))
+
+def _backend_rows(b, be, arts, threads, ev, inputs, tb, opts, log):
+    """The rows of one backend: one per artifact (and per thread count on ONNX Runtime's
+    CPU provider); one row with the reason when the backend cannot run here."""
+    problem = backend_problem(be)
+    fmt = "tensorrt" if be == "tensorrt" else "onnx"
+    if problem:
+        log("%s: %s" % (be, problem))
+        return [_failed(_row(fmt, be), problem)]
+    rows = []
+    for a in arts:
+        skip = _skip_reason(be, a)
+        if skip:
+            rows.append(_failed(_row(fmt, be, a), skip, "skipped"))
             continue
-        for a in arts:
-            skip = _skip_reason(be, a)
-            if skip:
-                rows.append(_failed(_row(fmt, be, a), skip, "skipped"))
-                continue
-            acc = None
-            for th in (threads if be == "onnxruntime" else [None]):
-                row = _row(fmt, be, a, threads=th, notes=_artifact_notes(be, a))
-                rows.append(row)
-                runner = None
-                try:
-                    log("%s on %s%s ..." % (a["file"], be, "" if th is None else ", %d thread(s)" % th))
-                    runner = _TrtRunner(b, a) if be == "tensorrt" else _OrtRunner(b, a, be, th)
-                    row["provider"] = runner.provider
-                    if runner.file:
-                        row["file"] = os.path.basename(runner.file)
-                        row["size_mb"] = runner.size_bytes / 1e6
-                    if acc is None:
-                        if ev is None:
-                            acc = _manifest_accuracy(a)
-                        else:
-                            log("  accuracy on %d images of %s %s" % (len(ev.dataset), ev.dataset.name, ev.dataset.split))
-                            if be == "onnxruntime":
-                                from ..onnx_predict import predict
+        acc = [None]  # measured once per artifact, shared by its thread rows
+        for th in (threads if be == "onnxruntime" else [None]):
+            row = _row(fmt, be, a, threads=th, notes=_artifact_notes(be, a))
+            rows.append(row)
+            _fill_row(row, b, be, a, th, acc, ev, inputs, tb, opts, log)
+    return rows
 
-                                acc = ev.score(predict(b.file(a), ev.dataset, pre))  # as `edgefer eval BUNDLE`
-                            else:
-                                acc = ev.score(_logits_with(runner, ev.dataset, pre))
-                    row["accuracy"] = acc
-                    fixed_b = a["batch"] if isinstance(a.get("batch"), int) else None
-                    row["latency"], row["throughput"], row["fps"], extra = _measure(runner, inputs, fixed_b, tb, opts)
-                    row["notes"] += extra
-                    log("  median %.2f ms, p99 %.2f ms at batch %d" % (row["latency"]["median_ms"],
-                                                                      row["latency"]["p99_ms"], row["latency"]["batch"]))
-                except KeyboardInterrupt:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - the row says why
-                    _failed(row, _reason(exc))
-                    log("  failed: %s" % row["reason"])
-                finally:
-                    if runner is not None:
-                        runner.close()
 
-    if pytorch:
-        rows[0:0] = _pytorch_rows(b, checkpoint, ev, inputs, threads, tb, opts, log, notes)
-    labelled = [("%s %s%s" % (r["file"] or r["format"], r["backend"], "" if r["threads"] is None else
-                              " t%d" % r["threads"]), n) for r in rows for n in r["notes"]]
-    notes += timing.summary_notes(labelled, "--runs or --duration", opts["max_spread"])
-    return {
-        "schema_version": SCHEMA_VERSION, "kind": "model", "created": _now(), "edgefer_version": __version__,
-        "command": device.command_line(), "device": device.report(),
-        "settings": {"backends": backends, "precisions": precisions, "threads": threads, "cpus": cpus,
-                     "warmup": opts["warmup"], "runs": opts["runs"], "duration": duration, "throughput_batch": tb,
-                     "max_spread": opts["max_spread"], "input": input_kind},
-        "bundle": {"path": os.path.abspath(b.path), "name": b.manifest.get("name"),
-                   "architecture": b.manifest["model"]["architecture"], "input_size": size,
-                   "label_protocol": b.manifest["model"]["label_protocol"], "labels": b.labels},
-        "data": ev.describe() if ev is not None else None,
-        "rows": rows, "notes": notes,
-    }
+def _fill_row(row, b, be, a, th, acc, ev, inputs, tb, opts, log):
+    """Run artifact ``a`` on backend ``be`` and fill ``row`` (provider, accuracy, timing); a
+    failure marks the row failed with the reason."""
+    runner = None
+    try:
+        log("%s on %s%s ..." % (a["file"], be, "" if th is None else ", %d thread(s)" % th))
+        runner = _TrtRunner(b, a) if be == "tensorrt" else _OrtRunner(b, a, be, th)
+        row["provider"] = runner.provider
+        if runner.file:
+            row["file"] = os.path.basename(runner.file)
+            row["size_mb"] = runner.size_bytes / 1e6
+        if acc[0] is None:
+            acc[0] = _accuracy(runner, b, be, a, ev, log)
+        row["accuracy"] = acc[0]
+        fixed_b = a["batch"] if isinstance(a.get("batch"), int) else None
+        row["latency"], row["throughput"], row["fps"], extra = _measure(runner, inputs, fixed_b, tb, opts)
+        row["notes"] += extra
+        log("  median %.2f ms, p99 %.2f ms at batch %d" % (row["latency"]["median_ms"],
+                                                          row["latency"]["p99_ms"], row["latency"]["batch"]))
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the row says why
+        _failed(row, _reason(exc))
+        log("  failed: %s" % row["reason"])
+    finally:
+        if runner is not None:
+            runner.close()
+
+
+def _accuracy(runner, b, be, a, ev, log):
+    """Artifact ``a``'s accuracy: measured on the split (on ONNX Runtime's CPU provider by
+    ``edgefer eval BUNDLE``'s code), else the manifest's."""
+    if ev is None:
+        return _manifest_accuracy(a)
+    log("  accuracy on %d images of %s %s" % (len(ev.dataset), ev.dataset.name, ev.dataset.split))
+    if be == "onnxruntime":
+        from ..onnx_predict import predict
+
+        return ev.score(predict(b.file(a), ev.dataset, b.preprocess))  # as `edgefer eval BUNDLE`
+    return ev.score(_logits_with(runner, ev.dataset, b.preprocess))
 
 
 def _torch_installed():

@@ -20,12 +20,12 @@ import time
 
 from .. import __version__
 from ..errors import EdgeferError, reason
+from ..runtime.detectors import DETECTORS
 from . import device, timing
 from .resources import Usage
 
 SCHEMA_VERSION = 1
 STAGES = ("read", "detect", "preprocess", "classify", "track", "output")
-DETECTORS = ("blazeface", "blazeface-back", "yunet")
 # A row with fewer measured frames, or less time, is "too short" to trust.
 MIN_FRAMES = 100
 MIN_SECONDS = 1.0
@@ -135,9 +135,7 @@ def benchmark_pipeline(source, bundle="default", detectors=None, detector_model=
     log = log or (lambda line: None)
     b = bundle if isinstance(bundle, Bundle) else Bundle.load(resolve_bundle(bundle))  # once, not per row
     detectors = list(detectors or (["blazeface", "blazeface-back"] + (["yunet"] if detector_model else [])))
-    for d in detectors:
-        if d not in DETECTORS:
-            raise EdgeferError("--detector %r: expected one of %s" % (d, ", ".join(DETECTORS)))
+    detectors = [DETECTORS.resolve(d) for d in detectors]
     threads = [int(t) for t in (threads or [0])]
     source_options = dict(source_options or {})
 

@@ -21,6 +21,7 @@ and single calls (:meth:`Classifier.plan`).
 """
 
 import time
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -28,17 +29,9 @@ from .. import onnx_predict
 from ..errors import EdgeferError
 from ..metrics import softmax
 from ..bundle import Bundle
+from ..registry import Registry
 from . import tensorrt_engine
 
-# The one list of classifier backends (the CLI's choices and the benchmarks' rows come from it).
-BACKENDS = ("onnxruntime", "onnxruntime-cuda", "onnxruntime-tensorrt", "tensorrt")
-BACKEND_CHOICES = ("auto",) + BACKENDS
-# ONNX Runtime execution providers per backend, preferred first.
-PROVIDERS = {
-    "onnxruntime": ("CPUExecutionProvider",),
-    "onnxruntime-cuda": ("CUDAExecutionProvider", "CPUExecutionProvider"),
-    "onnxruntime-tensorrt": ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"),
-}
 PRECISIONS = ("auto", "fp32", "fp16", "int8")
 
 
@@ -63,35 +56,11 @@ class OnnxRuntimeRunner(object):
         self.session = None
 
 
-def available_providers():
-    try:
-        return list(onnx_predict.onnxruntime().get_available_providers())
-    except EdgeferError:
-        return []
-
-
-def resolve_backend(backend="auto"):
-    """The backend ``auto`` stands for on this machine (see the module docstring)."""
-    if backend not in BACKEND_CHOICES:
-        raise EdgeferError("--backend %r: expected one of %s" % (backend, ", ".join(BACKEND_CHOICES)))
-    if backend != "auto":
-        return backend
-    if tensorrt_engine.unavailable_reason() is None:
-        return "tensorrt"
-    providers = available_providers()
-    if "TensorrtExecutionProvider" in providers:
-        return "onnxruntime-tensorrt"
-    if "CUDAExecutionProvider" in providers:
-        return "onnxruntime-cuda"
-    return "onnxruntime"
-
-
 def choose_artifacts(bundle, backend, precision="auto"):
     """The bundle artifacts (one per batch size, smallest batch first) for a backend."""
     if precision not in PRECISIONS:
         raise EdgeferError("--precision %r: expected one of %s" % (precision, ", ".join(PRECISIONS)))
-    gpu = backend != "onnxruntime"
-    target = "tensorrt" if backend in ("tensorrt", "onnxruntime-tensorrt") else "cpu"
+    gpu, target = BACKENDS.get(backend).gpu, BACKENDS.get(backend).target
     order = {"auto": ["int8", "fp16", "fp32"] if gpu else ["int8", "fp32"]}.get(precision, [precision])
     for p in order:
         found = [a for a in bundle.artifacts if a["precision"] == p and (p != "int8" or a.get("target") == target)]
@@ -107,27 +76,90 @@ def choose_artifacts(bundle, backend, precision="auto"):
                        % (bundle.path, precision if precision != "auto" else "usable", backend, ", ".join(have)))
 
 
-def providers_for(backend):
-    """ONNX Runtime's providers for an ``onnxruntime*`` backend, preferred first."""
-    return list(PROVIDERS.get(backend, PROVIDERS["onnxruntime"]))
+def available_providers() -> List[str]:
+    """ONNX Runtime's execution providers on this machine ([] without onnxruntime)."""
+    try:
+        return list(onnx_predict.onnxruntime().get_available_providers())
+    except EdgeferError:
+        return []
 
 
-def make_runner(bundle, artifact, backend, threads=0, spinning=True, trt_options=None):
+class OnnxRuntimeBackend(object):
+    """ONNX Runtime with ``providers`` (preferred first); ``target`` is the INT8 flavour it runs fast."""
+
+    def __init__(self, providers: Sequence[str], target: str = "cpu", gpu: bool = False) -> None:
+        self.providers = tuple(providers)
+        self.target = target
+        self.gpu = gpu
+
+    def unavailable_reason(self) -> Optional[str]:
+        """None when this machine can run the backend, else why not (one line)."""
+        have = available_providers()
+        if not have:
+            return "onnxruntime is not installed (pip install 'edgefer[cpu]')"
+        if self.providers[0] not in have:
+            return ("ONNX Runtime %s lacks %s (providers: %s); on a Jetson install NVIDIA's onnxruntime-gpu wheel "
+                    "for your JetPack" % (onnx_predict.onnxruntime().__version__, self.providers[0], ", ".join(have)))
+        return None
+
+    def runner(self, bundle: Bundle, artifact: dict, threads: int = 0, spinning: bool = True,
+               trt_options: Optional[dict] = None) -> OnnxRuntimeRunner:
+        return OnnxRuntimeRunner(bundle.file(artifact), threads=threads, providers=self.providers, spinning=spinning)
+
+
+class TensorRTBackend(object):
+    """A native TensorRT engine built on the device from the bundle's ONNX and cached."""
+
+    providers = ()
+    target = "tensorrt"
+    gpu = True
+
+    def unavailable_reason(self) -> Optional[str]:
+        return tensorrt_engine.unavailable_reason()
+
+    def runner(self, bundle: Bundle, artifact: dict, threads: int = 0, spinning: bool = True,
+               trt_options: Optional[dict] = None):
+        """A :class:`~edgefer.runtime.tensorrt_runner.TensorRTRunner` set up from the manifest
+        (input size, input and output names; ``trt_options`` override them)."""
+        from .tensorrt_runner import TensorRTRunner
+
+        model = bundle.manifest["model"]
+        opts = dict(input_size=bundle.preprocess.size, input_name=model.get("input", {}).get("name"),
+                    output_name=model.get("output", {}).get("name"))
+        opts.update(trt_options or {})
+        return TensorRTRunner(bundle.file(artifact), artifact["sha256"], artifact["precision"],
+                              batch=artifact.get("batch"), **opts)
+
+
+# The one table of classifier backends (the CLI's
+# choices and the benchmarks' rows come from it); adding one is a class with
+# ``unavailable_reason()`` and ``runner(...)``, and a line here.
+BACKENDS = Registry("--backend")
+BACKENDS.register("onnxruntime", OnnxRuntimeBackend(("CPUExecutionProvider",)))
+BACKENDS.register("onnxruntime-cuda", OnnxRuntimeBackend(("CUDAExecutionProvider", "CPUExecutionProvider"), gpu=True))
+BACKENDS.register("onnxruntime-tensorrt", OnnxRuntimeBackend(
+    ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"), target="tensorrt", gpu=True))
+BACKENDS.register("tensorrt", TensorRTBackend())
+BACKEND_CHOICES = ("auto",) + BACKENDS.names()
+# ``auto`` takes the first usable of these
+AUTO_ORDER = ("tensorrt", "onnxruntime-tensorrt", "onnxruntime-cuda", "onnxruntime")
+
+
+def resolve_backend(backend: str = "auto") -> str:
+    """The backend ``auto`` stands for on this machine (see the module docstring)."""
+    if backend != "auto":
+        return BACKENDS.resolve(backend)
+    for name in AUTO_ORDER[:-1]:
+        if BACKENDS.get(name).unavailable_reason() is None:
+            return name
+    return AUTO_ORDER[-1]
+
+
+def make_runner(bundle: Bundle, artifact: dict, backend: str, threads: int = 0, spinning: bool = True,
+                trt_options: Optional[dict] = None):
     """The one runner factory: a bundle artifact on a (resolved) backend -> an object with
-    ``run(x) -> logits``, ``batch`` (None: dynamic), ``describe()`` and ``close()``: an
-    :class:`OnnxRuntimeRunner`, or for ``tensorrt`` a
-    :class:`~edgefer.runtime.tensorrt_runner.TensorRTClassifier` set up from the manifest
-    (input size, input and output names; ``trt_options`` override them)."""
-    path = bundle.file(artifact)
-    if backend != "tensorrt":
-        return OnnxRuntimeRunner(path, threads=threads, providers=providers_for(backend), spinning=spinning)
-    from .tensorrt_runner import TensorRTClassifier
-
-    model = bundle.manifest["model"]
-    opts = dict(input_size=bundle.preprocess.size, input_name=model.get("input", {}).get("name"),
-                output_name=model.get("output", {}).get("name"))
-    opts.update(trt_options or {})
-    return TensorRTClassifier(path, artifact["sha256"], artifact["precision"], batch=artifact.get("batch"), **opts)
+    ``run(x) -> logits``, ``batch`` (None: dynamic), ``describe()`` and ``close()``."""
+    return BACKENDS.get(backend).runner(bundle, artifact, threads=threads, spinning=spinning, trt_options=trt_options)
 
 
 class Classifier(object):
@@ -144,12 +176,10 @@ class Classifier(object):
         self.preprocess = self.bundle.preprocess
         self.backend = resolve_backend(backend)
         artifacts = choose_artifacts(self.bundle, self.backend, precision)
-        if self.backend.startswith("onnxruntime") and self.backend != "onnxruntime":
-            missing = providers_for(self.backend)[0]
-            if missing not in available_providers():
-                raise EdgeferError("--backend %s needs ONNX Runtime's %s, which this onnxruntime lacks (providers: %s); "
-                                   "on a Jetson install NVIDIA's onnxruntime-gpu wheel for your JetPack"
-                                   % (self.backend, missing, ", ".join(available_providers())))
+        if self.backend.startswith("onnxruntime-"):
+            why = BACKENDS.get(self.backend).unavailable_reason()
+            if why is not None:
+                raise EdgeferError("--backend %s: %s" % (self.backend, why))
         self.runners = []
         for a in artifacts:
             runner = make_runner(self.bundle, a, self.backend, threads, spinning, trt_options)

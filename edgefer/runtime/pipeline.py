@@ -15,6 +15,7 @@ thread. Every result carries per-stage timings in milliseconds: ``read``, ``dete
 to the end of the sinks, so ``total`` >= the sum of the stages).
 """
 
+import logging
 import os
 import threading
 import time
@@ -26,6 +27,8 @@ from .classifier import Classifier
 from .detectors import DEFAULT_DETECTOR, create_detector
 from .tracking import Tracker
 from .types import Event, Frame, FrameResult, to_bgr
+
+log = logging.getLogger(__name__)
 
 STAGES = ("read", "detect", "preprocess", "classify", "track", "output")
 CALLBACK_KINDS = ("result", "event", Event.APPEARED, Event.EMOTION_CHANGED, Event.LOST)
@@ -63,9 +66,7 @@ class Pipeline(object):
                                      verify=verify, trt_options=trt_options, spinning=spinning)
         self.labels = self.classifier.labels
         det_opts = dict(score_threshold=score_threshold, nms_threshold=nms_threshold, min_size=min_face,
-                        max_faces=max_faces, close_up=close_up)
-        if detector in ("blazeface", "blazeface-back"):
-            det_opts["spinning"] = spinning
+                        max_faces=max_faces, close_up=close_up, spinning=spinning)
         self.detector = create_detector(detector, model_path=detector_model, threads=threads or 1, **det_opts)
         self.tracker = Tracker(self.labels, iou_threshold=iou_threshold, max_missed=max_missed, smoothing=smoothing,
                                alpha=alpha, window=window, hysteresis=hysteresis)
@@ -152,12 +153,10 @@ class Pipeline(object):
         ``"frames/"``, ``"out.jsonl"``, ``"-"``, ``"display://0"``, ``"web://127.0.0.1:8080"``;
         :func:`~edgefer.runtime.sinks.make_sink`): those opened here are closed at the end,
         and a half-written video is dropped if the stream fails."""
-        from .sources import STILLS, PrefetchSource, open_source
+        from .sources import STILLS
 
         owned = not hasattr(source, "read")
-        src = open_source(source, **source_options) if owned else source
-        if owned and not getattr(src, "live", False) and src.kind in ("file", "folder", "list") and prefetch:
-            src = PrefetchSource(src, prefetch)
+        src = open_prefetched(source, prefetch, **source_options) if owned else source
         self._source = src
         self._stop.clear()
         fresh = getattr(src, "kind", None) in STILLS and not track_stills
@@ -229,6 +228,34 @@ class Pipeline(object):
 
     def __exit__(self, *exc):
         self.close()
+
+
+def open_prefetched(source, prefetch=4, **source_options):
+    """:func:`~edgefer.runtime.sources.open_source`, with video files and image folders
+    decoded ``prefetch`` frames ahead in a thread (0: not)."""
+    from .sources import PrefetchSource, open_source
+
+    src = open_source(source, **source_options)
+    if not getattr(src, "live", False) and src.kind in ("file", "folder", "list") and prefetch:
+        src = PrefetchSource(src, prefetch)
+    return src
+
+
+def run_source(source, outputs=(), bundle="default", max_frames=None, progress=None, track_stills=False,
+               source_options=None, **pipeline_options):
+    """What ``edgefer run`` does: open ``source`` first (a missing file or an absent camera is
+    reported before any model loads), then a :class:`Pipeline` (``pipeline_options``), log
+    what it runs, stream every frame to ``outputs`` (URIs or sinks, see :meth:`Pipeline.stream`)
+    and close everything. Returns the :class:`RunSummary`."""
+    if max_frames is not None and max_frames < 1:
+        raise EdgeferError("--max-frames %d: expected >= 1" % max_frames)
+    src = open_prefetched(source, **(source_options or {}))
+    try:
+        with Pipeline(bundle, **pipeline_options) as pipe:
+            log.info(pipe.describe())
+            return pipe.run(src, outputs, max_frames=max_frames, progress=progress, track_stills=track_stills)
+    finally:
+        src.close()
 
 
 def _open_outputs(sinks):

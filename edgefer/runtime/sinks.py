@@ -13,7 +13,7 @@ class                  writes                                      ``make_sink``
                        folder (``frame_000123.jpg``)               ``frames/``
 :class:`JsonLinesSink` one JSON line per frame                     ``-`` (stdout), ``out.jsonl``
 :class:`CallbackSink`  calls a Python function                     a callable
-``serve.WebSink``      a local web page: MJPEG + live emotion bars ``web``, ``web://HOST:PORT``,
+``web.WebSink``        a local web page: MJPEG + live emotion bars ``web``, ``web://HOST:PORT``,
                                                                    ``http://HOST:PORT``
 =====================  ==========================================  ================================
 
@@ -28,15 +28,18 @@ disk except by the file sinks the user asks for (see "Responsible use" in the RE
 
 import io
 import json
+import logging
 import os
 import re
 import sys
 import tempfile
+from collections import namedtuple
 
 import numpy as np
 
 from .. import deps
 from ..errors import EdgeferError
+from ..registry import Registry
 from .overlay import Overlay
 from .types import Sink  # noqa: F401  (the base class, here for ``sinks.Sink``)
 
@@ -48,9 +51,11 @@ NO_GUI_MESSAGE = "no OpenCV GUI: install edgefer[gui] or the system's python3-op
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "frame.schema.json")
 
 
+log = logging.getLogger(__name__)
+
+
 def _warn(msg):
-    sys.stderr.write("warning: %s\n" % msg)
-    sys.stderr.flush()
+    log.warning(msg)
 
 
 def _renderer(overlay):
@@ -510,18 +515,102 @@ def _web_address(spec):
     return host, port
 
 
-def make_sink(spec, overlay=None, video_fps=None, quiet=False):
-    """A sink from a command-line style ``spec``:
+class OutputURI(namedtuple("OutputURI", "scheme target spec")):
+    """An output spec parsed: ``scheme`` (a :data:`SINKS` name), ``target`` (what follows
+    ``scheme://``, or the file path) and the ``spec`` as given."""
 
-    * a sink object (anything with ``write`` and ``close``): returned as it is;
-    * an open text file: :class:`JsonLinesSink`;
-    * a callable: :class:`CallbackSink`;
-    * ``-`` or a ``.jsonl``/``.ndjson``/``.json`` path: :class:`JsonLinesSink`;
-    * ``display`` / ``window`` (also ``display://0``): :class:`WindowSink`;
-    * ``web``, ``web:PORT``, ``web://HOST:PORT``, ``http://HOST:PORT``: ``serve.WebSink``
+
+def _window(uri, overlay=None, video_fps=None):
+    return WindowSink(overlay=overlay)
+
+
+def _web(uri, overlay=None, video_fps=None):
+    from .web import WebSink
+
+    host, port = _web_address(uri.spec.lower())
+    return WebSink(host=host, port=port, overlay=overlay)
+
+
+def _json_lines(uri, overlay=None, video_fps=None):
+    return JsonLinesSink(uri.target)
+
+
+def _video(uri, overlay=None, video_fps=None):
+    return VideoFileSink(uri.target, fps=video_fps, overlay=overlay)
+
+
+def _images(uri, overlay=None, video_fps=None):
+    return ImageFileSink(uri.target, overlay=overlay)
+
+
+# Output scheme -> factory(OutputURI, overlay=None, video_fps=None) -> Sink, as jetson-inference's
+# videoOutput URIs (``display://0``, ``file://out.mp4``); a file path picks its scheme by its
+# extension (FILE_SCHEMES). Adding a sink is a class and a line here.
+SINKS = Registry("output")
+SINKS.register("display", _window, aliases=("window", "screen"))
+SINKS.register("web", _web, aliases=("http", "https"))
+SINKS.register("jsonl", _json_lines)
+SINKS.register("video", _video)
+SINKS.register("image", _images)
+FILE_SCHEMES = dict([(e, "jsonl") for e in JSONL_EXTS] + [(e, "video") for e in VIDEO_FOURCC]
+                    + [(e, "image") for e in IMAGE_EXTS])
+_URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)(://|:)(.*)$")
+
+
+def parse_output(spec):
+    """An output spec -> :class:`OutputURI`: ``-`` (JSON lines on stdout), ``SCHEME://TARGET``
+    or ``SCHEME`` / ``SCHEME:TARGET`` for a :data:`SINKS` scheme or alias (``display://0``,
+    ``web:8080``, ``http://HOST:PORT``), ``file://PATH`` or a path (by its extension, or a
+    folder for one image per frame)."""
+    s = spec.strip()
+    if s == "-":
+        return OutputURI("jsonl", "-", spec)
+    m = _URI.match(s)
+    if m and m.group(1).lower() == "file" and m.group(2) == "://":
+        s = m.group(3)
+    elif m and m.group(1) in SINKS:
+        return OutputURI(SINKS.resolve(m.group(1)), m.group(3), spec)
+    elif s in SINKS:
+        return OutputURI(SINKS.resolve(s), "", spec)
+    elif m and m.group(2) == "://":
+        raise EdgeferError("output %s: unknown scheme %s:// (expected one of: %s, file://)"
+                           % (spec, m.group(1), ", ".join(s + "://" for s in SINKS)))
+    scheme = FILE_SCHEMES.get(os.path.splitext(s)[1].lower())
+    if scheme is None and _is_folder_spec(s):
+        scheme = "image"
+    if scheme is None:
+        raise EdgeferError(
+            "unknown output %r: expected a video (.mp4, .avi), an image (.jpg, .png), a folder (ending in /), "
+            "JSON lines (.jsonl or - for stdout), 'display://0' or 'web://HOST:PORT'" % spec
+        )
+    return OutputURI(scheme, s, spec)
+
+
+def output_uris(outputs=(), save=(), show=False, json=None, serve=None):
+    """The command line's outputs as URIs, in one list: ``--output URI`` as given, then the
+    aliases ``--save PATH`` (a video, image or folder), ``--show`` (``display://0``),
+    ``--json PATH|-`` and ``--serve [HOST:]PORT`` (``web://HOST:PORT``)."""
+    uris = list(outputs) + list(save)
+    if show:
+        uris.append("display://0")
+    if json:
+        uris.append(json)
+    if serve:
+        uris.append("web://" + (serve if ":" in serve else "127.0.0.1:" + serve))
+    return uris
+
+
+def make_sink(spec, overlay=None, video_fps=None):
+    """A sink for ``spec``: a sink object (anything with ``write`` and ``close``) as it is; an
+    open text file as :class:`JsonLinesSink`; a callable as :class:`CallbackSink`; an output
+    URI or path (:func:`parse_output`) through its :data:`SINKS` factory:
+
+    * ``-``, ``out.jsonl`` (``.ndjson``, ``.json``): :class:`JsonLinesSink`;
+    * ``display://0`` (``display``, ``window``): :class:`WindowSink`;
+    * ``web://HOST:PORT`` (``web``, ``web:PORT``, ``http://HOST:PORT``): ``web.WebSink``
       (127.0.0.1:8080 unless given);
-    * a ``.mp4``/``.avi`` (.m4v, .mov, .mkv) path: :class:`VideoFileSink` (``video_fps``);
-    * a ``.jpg``/``.png`` path or a folder: :class:`ImageFileSink`.
+    * ``out.mp4`` (``.avi``, ``.m4v``, ``.mov``, ``.mkv``; ``file://out.mp4``): :class:`VideoFileSink` (``video_fps``);
+    * ``out.jpg`` (``.png``) or ``frames/``: :class:`ImageFileSink`.
 
     ``overlay``: the :class:`Overlay` the image sinks draw with (``False``: none)."""
     if isinstance(spec, io.IOBase):
@@ -530,33 +619,11 @@ def make_sink(spec, overlay=None, video_fps=None, quiet=False):
         return spec
     if callable(spec):
         return CallbackSink(spec)
-    if not isinstance(spec, str):
-        spec = os.fspath(spec)
-    s = spec.strip()
-    low = s.lower()
-    if s == "-":
-        return JsonLinesSink("-")
-    if low in ("display", "window", "screen") or low.startswith("display://"):
-        return WindowSink(overlay=overlay)
-    if low == "web" or low.startswith(("web:", "http:", "https:")):
-        from .serve import WebSink
-
-        host, port = _web_address(low)
-        return WebSink(host=host, port=port, overlay=overlay, quiet=quiet)
-    ext = os.path.splitext(s)[1].lower()
-    if ext in JSONL_EXTS:
-        return JsonLinesSink(s)
-    if ext in VIDEO_FOURCC:
-        return VideoFileSink(s, fps=video_fps, overlay=overlay)
-    if ext in IMAGE_EXTS or _is_folder_spec(s):
-        return ImageFileSink(s, overlay=overlay)
-    raise EdgeferError(
-        "unknown output %r: expected a video (.mp4, .avi), an image (.jpg, .png), a folder (ending in /), "
-        "JSON lines (.jsonl or - for stdout), 'display' or 'web[://HOST:PORT]'" % spec
-    )
+    uri = parse_output(spec if isinstance(spec, str) else os.fspath(spec))
+    return SINKS.get(uri.scheme)(uri, overlay=overlay, video_fps=video_fps)
 
 
-def open_sinks(specs, landmarks=True, bars=False, show_fps=False, overlay=None, video_fps=None, quiet=False):
+def open_sinks(specs, landmarks=True, bars=False, show_fps=False, overlay=None, video_fps=None):
     """A :class:`SinkGroup` of ``make_sink(spec)`` for each spec, drawing with one shared
     :class:`Overlay` (built from ``landmarks``, ``bars``, ``show_fps`` unless ``overlay`` is
     given). If one spec fails, the sinks opened before it are closed."""
@@ -567,7 +634,7 @@ def open_sinks(specs, landmarks=True, bars=False, show_fps=False, overlay=None, 
     sinks = []
     try:
         for spec in specs:
-            sinks.append(make_sink(spec, overlay=overlay, video_fps=video_fps, quiet=quiet))
+            sinks.append(make_sink(spec, overlay=overlay, video_fps=video_fps))
     except BaseException:
         SinkGroup(sinks).abort()
         raise

@@ -17,7 +17,7 @@ from collections import deque
 import numpy as np
 
 from ..errors import EdgeferError
-from .detectors import iou_matrix
+from .boxes import iou_matrix
 from .types import Event, Face
 
 SMOOTHING = ("ema", "window", "none")
