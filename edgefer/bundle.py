@@ -13,6 +13,7 @@ the file. The writer is :func:`edgefer.export.bundle.write` (host side).
 
 import hashlib
 import os
+from typing import Any, Dict, List, Optional, Union
 
 from . import jsonfile
 from .errors import EdgeferError
@@ -23,7 +24,8 @@ MANIFEST = "manifest.json"
 SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "manifest.schema.json")
 
 
-def sha256_file(path, chunk=1 << 20):
+def sha256_file(path: str, chunk: int = 1 << 20) -> str:
+    """The sha256 of a file, hex."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(chunk), b""):
@@ -32,28 +34,33 @@ def sha256_file(path, chunk=1 << 20):
 
 
 class Bundle(object):
-    """A loaded, verified bundle."""
+    """A loaded, verified bundle: ``path``, ``manifest`` (the parsed manifest.json), ``labels``,
+    ``preprocess`` (:class:`~edgefer.preprocess.Preprocess`) and ``artifacts`` (the manifest's
+    artifact records). Make one with :meth:`load`."""
 
-    def __init__(self, path, manifest):
+    def __init__(self, path: str, manifest: Dict[str, Any]) -> None:
         self.path = path
         self.manifest = manifest
         self.labels = list(manifest["model"]["labels"])
         self.preprocess = Preprocess.from_dict(manifest["model"]["preprocess"])
         self.artifacts = list(manifest["artifacts"])
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<Bundle %s: %s, %d artifacts>" % (self.path, self.manifest["model"]["architecture"], len(self.artifacts))
 
-    def file(self, artifact):
+    def file(self, artifact: Dict[str, Any]) -> str:
+        """The path of an artifact's file."""
         return os.path.join(self.path, artifact["file"])
 
-    def find(self, precision=None, target=None, batch=None):
+    def find(self, precision: Optional[str] = None, target: Optional[str] = None,
+             batch: Optional[int] = None) -> List[Dict[str, Any]]:
         """Artifacts matching the given fields (None matches anything)."""
         return [a for a in self.artifacts if (precision is None or a["precision"] == precision)
                 and (target is None or a["target"] == target) and (batch is None or a["batch"] == batch)]
 
     @classmethod
-    def load(cls, path, verify=True):
+    def load(cls, path: Union[str, "os.PathLike"], verify: bool = True) -> "Bundle":
+        """Read ``path/manifest.json`` and, with ``verify``, check every file (:meth:`verify`)."""
         path = os.fspath(path)
         mpath = os.path.join(path, MANIFEST)
         if not os.path.isdir(path):
@@ -75,7 +82,7 @@ class Bundle(object):
             bundle.verify()
         return bundle
 
-    def verify(self):
+    def verify(self) -> None:
         """Check every artifact's size and sha256 against the manifest."""
         for a in self.artifacts:
             f = self.file(a)

@@ -21,7 +21,7 @@ and single calls (:meth:`Classifier.plan`).
 """
 
 import time
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from ..registry import Registry
 from . import tensorrt_engine
 
 PRECISIONS = ("auto", "fp32", "fp16", "int8")
+Box = Tuple[float, float, float, float]  # x0, y0, x1, y1 in frame pixels
 
 
 class OnnxRuntimeRunner(object):
@@ -169,8 +170,8 @@ class Classifier(object):
     model and returns an (N, C) float32 array of probabilities over ``labels``.
     ``preprocess_ms`` / ``classify_ms`` hold the last call's stage times."""
 
-    def __init__(self, bundle, backend="auto", precision="auto", threads=0, verify=True, trt_options=None,
-                 spinning=True):
+    def __init__(self, bundle: Union[str, Bundle], backend: str = "auto", precision: str = "auto", threads: int = 0,
+                 verify: bool = True, trt_options: Optional[dict] = None, spinning: bool = True) -> None:
         self.bundle = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle, verify=verify)
         self.labels = list(self.bundle.labels)
         self.preprocess = self.bundle.preprocess
@@ -215,7 +216,7 @@ class Classifier(object):
             cost.append(float(np.median(t)))
         return cost
 
-    def plan(self, n):
+    def plan(self, n: int) -> List[Tuple[int, int]]:
         """Runner calls for ``n`` faces: a list of (runner index, count), the cheapest mix by
         the start-up timings (e.g. 11 faces with b1 and b8 artifacts: one b8 call + three b1
         calls, or two b8 calls, whichever measured cheaper)."""
@@ -242,7 +243,8 @@ class Classifier(object):
         return best[n][1]
 
     # -- inference ------------------------------------------------------------------------
-    def inputs(self, image, boxes, landmarks=None, bgr=True):
+    def inputs(self, image: np.ndarray, boxes: Sequence[Box], landmarks: Optional[Sequence[np.ndarray]] = None,
+               bgr: bool = True) -> np.ndarray:
         """Crops of ``boxes`` framed by the bundle's preprocessing -> float32 Nx3xSxS."""
         pre = self.preprocess
         out = np.empty((len(boxes), 3, pre.size, pre.size), np.float32)
@@ -253,7 +255,8 @@ class Classifier(object):
             out[i] = pre.normalize(pre.prepare(pre.crop(image, box, lm), bgr=bgr))
         return out
 
-    def logits(self, x):
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """The model's logits (N, C) for preprocessed crops (:meth:`inputs`), by the batching plan."""
         out = np.empty((len(x), self.n_classes), np.float32)
         s = 0
         for i, count in self.plan(len(x)):
@@ -261,7 +264,8 @@ class Classifier(object):
             s += count
         return out
 
-    def classify(self, image, boxes, landmarks=None, bgr=True):
+    def classify(self, image: np.ndarray, boxes: Sequence[Box], landmarks: Optional[Sequence[np.ndarray]] = None,
+                 bgr: bool = True) -> np.ndarray:
         """Probabilities (N, C) for the faces at ``boxes`` in a BGR (``bgr=True``) frame."""
         t0 = time.perf_counter()
         if not len(boxes):
@@ -274,14 +278,15 @@ class Classifier(object):
         self.preprocess_ms, self.classify_ms = 1000 * (t1 - t0), 1000 * (t2 - t1)
         return probs
 
-    def describe(self):
+    def describe(self) -> str:
+        """One line: backend, runner and each artifact's measured time per call."""
         parts = []
         for (a, r), c in zip(self.runners, self._cost):
             parts.append("%s %s b%s %.2f ms/call" % (a["precision"], a.get("target") or "", a.get("batch") or "dyn",
                                                       1000 * c))
         return "%s: %s [%s]" % (self.backend, self.runners[0][1].describe(), "; ".join(parts))
 
-    def close(self):
+    def close(self) -> None:
         for _, r in self.runners:
             r.close()
 

@@ -9,6 +9,8 @@ FER2013 PublicTest images padded into a larger canvas (``benchmarks/detector_fra
 results in ``benchmarks/results/detector_framing.md``).
 """
 
+from typing import List
+
 import numpy as np
 
 from .. import deps
@@ -44,7 +46,8 @@ class FaceDetector(object):
         self.max_faces = int(max_faces)
         self.calibration = BOX_CALIBRATION.get(self.name) if calibrate else None
 
-    def detect(self, image):
+    def detect(self, image: np.ndarray) -> List[Detection]:
+        """The faces of a BGR (or grayscale / BGRA) uint8 frame, best first."""
         image = to_bgr(image, strict=True)
         dets = self._detect(image)
         if not dets and self.close_up:
@@ -78,11 +81,11 @@ class FaceDetector(object):
             out.append(Detection((x0 - pad, y0 - pad, x1 - pad, y1 - pad), d.score, lm))
         return out
 
-    def describe(self):
+    def describe(self) -> str:
         return "%s (score >= %.2f, NMS IoU %.2f)" % (self.name, self.score_threshold, self.nms_threshold)
 
-    def close(self):
-        pass
+    def close(self) -> None:
+        """Release the model."""
 
 
 def _calibrate(det, cal):

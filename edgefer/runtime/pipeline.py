@@ -20,11 +20,15 @@ import os
 import threading
 import time
 
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
+
 import numpy as np
 
+from ..bundle import Bundle
 from ..errors import EdgeferError
 from .classifier import Classifier
 from .detectors import DEFAULT_DETECTOR, create_detector
+from .face_detector import FaceDetector
 from .tracking import Tracker
 from .types import Event, Frame, FrameResult, to_bgr
 
@@ -35,7 +39,7 @@ CALLBACK_KINDS = ("result", "event", Event.APPEARED, Event.EMOTION_CHANGED, Even
 DEFAULT_BUNDLE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bundles")
 
 
-def resolve_bundle(bundle):
+def resolve_bundle(bundle: Optional[str]) -> str:
     """``"default"``/None -> the bundle shipped in the package; anything else is a path."""
     if bundle is None or bundle == "default":
         path = os.path.join(DEFAULT_BUNDLE_DIR, "default.edgefer")
@@ -58,10 +62,12 @@ class Pipeline(object):
     into a larger canvas, for faces that fill the frame), and tracking (``smoothing`` ema/window/none, ``alpha``,
     ``window``, ``hysteresis``, ``iou_threshold``, ``max_missed``)."""
 
-    def __init__(self, bundle="default", detector=DEFAULT_DETECTOR, detector_model=None, backend="auto",
-                 precision="auto", threads=1, score_threshold=0.6, nms_threshold=0.3, min_face=0, max_faces=0,
-                 smoothing="ema", alpha=0.3, window=8, hysteresis=0.1, iou_threshold=0.3, max_missed=10,
-                 verify=True, trt_options=None, spinning=False, close_up=True):
+    def __init__(self, bundle: Union[str, Bundle] = "default", detector: Union[str, FaceDetector] = DEFAULT_DETECTOR,
+                 detector_model: Optional[str] = None, backend: str = "auto", precision: str = "auto",
+                 threads: int = 1, score_threshold: float = 0.6, nms_threshold: float = 0.3, min_face: float = 0,
+                 max_faces: int = 0, smoothing: str = "ema", alpha: float = 0.3, window: int = 8,
+                 hysteresis: float = 0.1, iou_threshold: float = 0.3, max_missed: int = 10, verify: bool = True,
+                 trt_options: Optional[dict] = None, spinning: bool = False, close_up: bool = True) -> None:
         self.classifier = Classifier(resolve_bundle(bundle), backend=backend, precision=precision, threads=threads,
                                      verify=verify, trt_options=trt_options, spinning=spinning)
         self.labels = self.classifier.labels
@@ -75,11 +81,12 @@ class Pipeline(object):
         self._source = None
         self._index = 0
 
-    def describe(self):
+    def describe(self) -> str:
+        """One line: the detector and the classifier (model, artifact, backend)."""
         return "detector %s; classifier %s" % (self.detector.describe(), self.classifier.describe())
 
     # -- callbacks --------------------------------------------------------------------------
-    def on(self, kind, fn=None):
+    def on(self, kind: str, fn: Optional[Callable] = None) -> Callable:
         """Call ``fn(result)`` for every frame (``"result"``), ``fn(event)`` for every event
         (``"event"``) or for one kind (``"appeared"``, ``"emotion_changed"``, ``"lost"``).
         Returns ``fn``, so it works as a decorator: ``@pipe.on("emotion_changed")``."""
@@ -121,7 +128,7 @@ class Pipeline(object):
                    "classify": self.classifier.classify_ms, "track": 1000 * (t3 - t2)}
         return FrameResult(frame, faces, events, timings)
 
-    def process(self, image, timestamp=None):
+    def process(self, image: Union[np.ndarray, Frame], timestamp: Optional[float] = None) -> FrameResult:
         """Detect, classify and track the faces of one frame (BGR, grayscale or BGRA uint8).
         Successive calls form a stream: ids and smoothing carry over (``reset()`` to start
         afresh)."""
@@ -135,12 +142,14 @@ class Pipeline(object):
         self._emit(result, result.events)
         return result
 
-    def reset(self):
+    def reset(self) -> None:
+        """Forget the tracks: the next frame starts a new stream."""
         self.tracker.reset()
         self._index = 0
 
     # -- streams ----------------------------------------------------------------------------
-    def stream(self, source, sinks=(), max_frames=None, prefetch=4, track_stills=False, **source_options):
+    def stream(self, source: Any, sinks: Sequence[Any] = (), max_frames: Optional[int] = None, prefetch: int = 4,
+               track_stills: bool = False, **source_options) -> Iterator[FrameResult]:
         """Results for every frame of ``source`` (a camera index, path, URI, list of image
         paths or an open :class:`~edgefer.runtime.sources.Source`), written to ``sinks`` on the
         way. Ends at the end of a file, after ``max_frames``, when ``stop()`` is called, or when
@@ -199,7 +208,9 @@ class Pipeline(object):
             if owned:
                 src.close()
 
-    def run(self, source, sinks=(), max_frames=None, progress=None, prefetch=4, track_stills=False, **source_options):
+    def run(self, source: Any, sinks: Sequence[Any] = (), max_frames: Optional[int] = None,
+            progress: Optional[Callable[[FrameResult], None]] = None, prefetch: int = 4, track_stills: bool = False,
+            **source_options) -> "RunSummary":
         """Consume a whole stream; returns a :class:`RunSummary`. ``progress`` (optional) is
         called with each result."""
         summary = RunSummary()
@@ -211,14 +222,15 @@ class Pipeline(object):
         summary.finish()
         return summary
 
-    def stop(self):
+    def stop(self) -> None:
         """End the current stream after the frame in progress (safe from any thread)."""
         self._stop.set()
         src = self._source
         if src is not None and getattr(src, "live", False):
             src.close()  # unblocks a read() waiting on a camera
 
-    def close(self):
+    def close(self) -> None:
+        """Stop, and release the models."""
         self.stop()
         self.classifier.close()
         self.detector.close()
@@ -230,7 +242,7 @@ class Pipeline(object):
         self.close()
 
 
-def open_prefetched(source, prefetch=4, **source_options):
+def open_prefetched(source: Any, prefetch: int = 4, **source_options):
     """:func:`~edgefer.runtime.sources.open_source`, with video files and image folders
     decoded ``prefetch`` frames ahead in a thread (0: not)."""
     from .sources import PrefetchSource, open_source
@@ -241,8 +253,9 @@ def open_prefetched(source, prefetch=4, **source_options):
     return src
 
 
-def run_source(source, outputs=(), bundle="default", max_frames=None, progress=None, track_stills=False,
-               source_options=None, **pipeline_options):
+def run_source(source: Any, outputs: Sequence[Any] = (), bundle: str = "default", max_frames: Optional[int] = None,
+               progress: Optional[Callable[[FrameResult], None]] = None, track_stills: bool = False,
+               source_options: Optional[dict] = None, **pipeline_options) -> "RunSummary":
     """What ``edgefer run`` does: open ``source`` first (a missing file or an absent camera is
     reported before any model loads), then a :class:`Pipeline` (``pipeline_options``), log
     what it runs, stream every frame to ``outputs`` (URIs or sinks, see :meth:`Pipeline.stream`)

@@ -34,6 +34,7 @@ import re
 import sys
 import tempfile
 from collections import namedtuple
+from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -557,7 +558,7 @@ FILE_SCHEMES = dict([(e, "jsonl") for e in JSONL_EXTS] + [(e, "video") for e in 
 _URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)(://|:)(.*)$")
 
 
-def parse_output(spec):
+def parse_output(spec: str) -> OutputURI:
     """An output spec -> :class:`OutputURI`: ``-`` (JSON lines on stdout), ``SCHEME://TARGET``
     or ``SCHEME`` / ``SCHEME:TARGET`` for a :data:`SINKS` scheme or alias (``display://0``,
     ``web:8080``, ``http://HOST:PORT``), ``file://PATH`` or a path (by its extension, or a
@@ -586,7 +587,8 @@ def parse_output(spec):
     return OutputURI(scheme, s, spec)
 
 
-def output_uris(outputs=(), save=(), show=False, json=None, serve=None):
+def output_uris(outputs: Sequence[str] = (), save: Sequence[str] = (), show: bool = False, json: Optional[str] = None,
+                serve: Optional[str] = None) -> List[str]:
     """The command line's outputs as URIs, in one list: ``--output URI`` as given, then the
     aliases ``--save PATH`` (a video, image or folder), ``--show`` (``display://0``),
     ``--json PATH|-`` and ``--serve [HOST:]PORT`` (``web://HOST:PORT``)."""
@@ -600,7 +602,7 @@ def output_uris(outputs=(), save=(), show=False, json=None, serve=None):
     return uris
 
 
-def make_sink(spec, overlay=None, video_fps=None):
+def make_sink(spec: Any, overlay: Union[Overlay, None, bool] = None, video_fps: Optional[float] = None) -> Sink:
     """A sink for ``spec``: a sink object (anything with ``write`` and ``close``) as it is; an
     open text file as :class:`JsonLinesSink`; a callable as :class:`CallbackSink`; an output
     URI or path (:func:`parse_output`) through its :data:`SINKS` factory:
@@ -623,7 +625,8 @@ def make_sink(spec, overlay=None, video_fps=None):
     return SINKS.get(uri.scheme)(uri, overlay=overlay, video_fps=video_fps)
 
 
-def open_sinks(specs, landmarks=True, bars=False, show_fps=False, overlay=None, video_fps=None):
+def open_sinks(specs: Any, landmarks: bool = True, bars: bool = False, show_fps: bool = False,
+               overlay: Optional[Overlay] = None, video_fps: Optional[float] = None) -> "SinkGroup":
     """A :class:`SinkGroup` of ``make_sink(spec)`` for each spec, drawing with one shared
     :class:`Overlay` (built from ``landmarks``, ``bars``, ``show_fps`` unless ``overlay`` is
     given). If one spec fails, the sinks opened before it are closed."""

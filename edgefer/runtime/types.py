@@ -87,7 +87,14 @@ class Face(object):
     ``track_id``: stable while the face stays; ``emotion``: the reported label (changes
     only past the tracker's hysteresis margin); ``confidence``: its smoothed probability;
     ``probs``: smoothed probabilities over ``labels``; ``raw_probs``: this frame's
-    classifier output; ``score``: the detector's score."""
+    classifier output; ``score``: the detector's score.
+
+    The JSON-lines record (:meth:`to_dict`, ``frame.schema.json``) uses the same names except
+    where :data:`JSON_NAMES` maps them (the one place they differ): ``track_id`` is ``id`` and
+    ``emotion`` is ``label``; ``probs`` becomes a ``{label: p}`` object; ``raw_probs`` and
+    ``labels`` are left out."""
+
+    JSON_NAMES = {"track_id": "id", "emotion": "label"}
 
     __slots__ = ("track_id", "box", "score", "landmarks", "labels", "probs", "raw_probs", "emotion", "confidence")
 
@@ -106,11 +113,11 @@ class Face(object):
         """The JSON-lines form (see ``frame.schema.json``)."""
         r = lambda v: round(float(v), decimals)  # noqa: E731
         return {
-            "id": self.track_id,
+            self.JSON_NAMES["track_id"]: self.track_id,
             "box": [r(v) for v in self.box],
             "score": r(self.score),
             "landmarks": None if self.landmarks is None else [[r(x), r(y)] for x, y in self.landmarks],
-            "label": self.emotion,
+            self.JSON_NAMES["emotion"]: self.emotion,
             "confidence": r(self.confidence),
             "probs": {name: r(p) for name, p in zip(self.labels, self.probs)},
         }
@@ -198,13 +205,14 @@ class Sink(object):
 
     stopped = False
 
-    def write(self, result):
+    def write(self, result: "FrameResult") -> None:
+        """Take one frame's result."""
         raise NotImplementedError
 
-    def close(self):
-        pass
+    def close(self) -> None:
+        """Finish: flush and release what the sink holds (files are complete after it)."""
 
-    def abort(self):
+    def abort(self) -> None:
         """End after a failure: like :meth:`close`, except file sinks drop unfinished files."""
         self.close()
 
