@@ -13,15 +13,46 @@ the file. The writer is :func:`edgefer.export.bundle.write` (host side).
 
 import hashlib
 import os
+import re
 from typing import Any, Dict, List, Optional, Union
 
-from . import jsonfile
+from . import jsonfile, schema
 from .errors import EdgeferError
 from .preprocess import Preprocess
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "manifest.schema.json")
+
+
+# The manifest's own rule for artifact file names (manifest.schema.json): no folders.
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def manifest_schema() -> Dict[str, Any]:
+    """``manifest.schema.json``, read once."""
+    global _SCHEMA
+    if _SCHEMA is None:
+        _SCHEMA = jsonfile.read(SCHEMA_FILE, "the manifest schema")
+    return _SCHEMA
+
+
+_SCHEMA = None
+
+
+def _check_manifest(path: str, manifest: Dict[str, Any]) -> None:
+    """Refuse a manifest that breaks its schema, or whose label count and class count
+    disagree, with one line naming the bundle and the field."""
+    problem = schema.first_error(manifest, manifest_schema())
+    if problem is None:
+        model = manifest["model"]
+        if model["num_classes"] != len(model["labels"]):
+            problem = "model.num_classes: %d, but model.labels has %d names" % (model["num_classes"], len(model["labels"]))
+        elif len(set(model["labels"])) != len(model["labels"]):
+            problem = "model.labels: a name appears twice"
+    if problem is not None:
+        raise EdgeferError("bundle %s: manifest.json %s (a damaged bundle, or one from another edgefer version: "
+                           "re-export it with `edgefer export CHECKPOINT`)" % (path, problem))
 
 
 def sha256_file(path: str, chunk: int = 1 << 20) -> str:
@@ -49,8 +80,19 @@ class Bundle(object):
         return "<Bundle %s: %s, %d artifacts>" % (self.path, self.manifest["model"]["architecture"], len(self.artifacts))
 
     def file(self, artifact: Dict[str, Any]) -> str:
-        """The path of an artifact's file."""
-        return os.path.join(self.path, artifact["file"])
+        """The path of an artifact's file, which must lie inside the bundle folder: a bundle is
+        untrusted input, so a name with a folder part, ``..`` or a symbolic link that leads
+        out is refused, and the error says nothing about what lies outside."""
+        name = artifact.get("file")
+        if not isinstance(name, str) or not _SAFE_NAME.match(name) or name in (".", ".."):
+            raise EdgeferError("bundle %s: artifact file %r is not a plain file name inside the bundle"
+                               % (self.path, name))
+        path = os.path.join(self.path, name)
+        root = os.path.realpath(self.path)
+        if os.path.dirname(os.path.realpath(path)) != root:
+            raise EdgeferError("bundle %s: artifact file %r leads outside the bundle (a symbolic link); refused"
+                               % (self.path, name))
+        return path
 
     def find(self, precision: Optional[str] = None, target: Optional[str] = None,
              batch: Optional[int] = None) -> List[Dict[str, Any]]:
@@ -74,9 +116,7 @@ class Bundle(object):
         if version > SCHEMA_VERSION:
             raise EdgeferError("bundle %s has schema_version %d; this edgefer reads up to %d: upgrade edgefer"
                                % (path, version, SCHEMA_VERSION))
-        for key in ("model", "artifacts", "provenance"):
-            if key not in manifest:
-                raise EdgeferError("bundle %s: manifest.json lacks '%s'" % (path, key))
+        _check_manifest(path, manifest)
         bundle = cls(path, manifest)
         if verify:
             bundle.verify()

@@ -299,7 +299,7 @@ def test_bundle_with_wrong_input_size_is_refused(vit_bundle, tmp_path):
     m = json.load(open(mpath))
     m["model"]["preprocess"]["size"] = 64
     json.dump(m, open(mpath, "w"))
-    with pytest.raises(EdgeferError, match="takes 48x48 input but its manifest's preprocessing says 64"):
+    with pytest.raises(EdgeferError, match="has input size 48 where the manifest's model.preprocess.size says 64"):
         Pipeline(bad)
 
 

@@ -45,6 +45,8 @@ class OnnxRuntimeRunner(object):
         self.batch = onnx_predict.input_batch(self.session)
         shape = self.session.get_inputs()[0].shape
         self.input_size = shape[2] if isinstance(shape[2], int) else None
+        out = self.session.get_outputs()[0].shape
+        self.output_width = out[-1] if out and isinstance(out[-1], int) else None
         self.providers = self.session.get_providers()
 
     def run(self, x):
@@ -163,6 +165,24 @@ def make_runner(bundle: Bundle, artifact: dict, backend: str, threads: int = 0, 
     return BACKENDS.get(backend).runner(bundle, artifact, threads=threads, spinning=spinning, trt_options=trt_options)
 
 
+def _check_runner(bundle: Bundle, artifact: dict, runner) -> None:
+    """The model file agrees with its manifest: input size, output width (one logit per
+    label) and batch; a clear error naming the bundle, file and field otherwise."""
+    got = {"model.preprocess.size": getattr(runner, "input_size", None),
+           "model.labels": getattr(runner, "output_width", None),
+           "batch": getattr(runner, "batch", None)}
+    want = {"model.preprocess.size": bundle.preprocess.size, "model.labels": len(bundle.labels),
+            "batch": artifact.get("batch") if isinstance(artifact.get("batch"), int) else None}
+    for field in got:
+        if got[field] is not None and want[field] is not None and got[field] != want[field]:
+            raise EdgeferError("bundle %s: %s has %s %d where the manifest's %s says %d: the bundle's model and "
+                               "manifest disagree (re-export it)"
+                               % (bundle.path, artifact["file"], _WHAT[field], got[field], field, want[field]))
+
+
+_WHAT = {"model.preprocess.size": "input size", "model.labels": "output width", "batch": "batch"}
+
+
 class Classifier(object):
     """Face crops -> class probabilities, with the bundle's preprocessing.
 
@@ -184,11 +204,11 @@ class Classifier(object):
         self.runners = []
         for a in artifacts:
             runner = make_runner(self.bundle, a, self.backend, threads, spinning, trt_options)
-            size = getattr(runner, "input_size", None)
-            if size is not None and size != self.preprocess.size:
-                raise EdgeferError("bundle %s: %s takes %dx%d input but its manifest's preprocessing says %d: the "
-                                   "bundle's model and manifest disagree (re-export it)"
-                                   % (self.bundle.path, a["file"], size, size, self.preprocess.size))
+            try:
+                _check_runner(self.bundle, a, runner)
+            except EdgeferError:
+                runner.close()
+                raise
             self.runners.append((a, runner))
         self.artifacts = [a for a, _ in self.runners]
         self.precision = self.artifacts[0]["precision"]
