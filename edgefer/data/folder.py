@@ -204,75 +204,9 @@ class FolderDataset(FaceDataset):
         if not os.path.isdir(root):
             raise EdgeferError("--data: %s is not a folder (expected ROOT/CLASS/*.jpg or ROOT/SPLIT/CLASS/*.jpg)" % path)
         given = resolve_label_set(labels)
-
-        if has_split_folders(root):
-            self.splits = split_folders(root)
-            if split is None:
-                folder = _match_split("train", self.splits)
-                if folder is None:
-                    if len(self.splits) != 1:
-                        raise EdgeferError(
-                            "%s has split folders %s but none named train/training: pass --split"
-                            % (root, ", ".join(self.splits))
-                        )
-                    folder = self.splits[0]
-            else:
-                folder = _match_split(split, self.splits)
-                if folder is None:
-                    raise EdgeferError(
-                        "--split: %r is not a split folder of %s (it has %s)" % (split, root, ", ".join(self.splits))
-                    )
-            self.train_split = _match_split("train", self.splits)
-            split_dirs = [os.path.join(root, s) for s in self.splits]
-            split_dir = os.path.join(root, folder)
-            prefix = folder + "/"
-        else:
-            self.splits = []
-            if split is not None and str(split).strip().lower() != ALL:
-                raise EdgeferError(
-                    "--split: %s has no split folders (ROOT/CLASS/*.jpg), so the split is '%s', not %r"
-                    % (root, ALL, split)
-                )
-            folder = ALL
-            self.train_split = ALL
-            split_dirs = [root]
-            split_dir = root
-            prefix = ""
-
-        # classes over every split, so that all splits of a tree share one label set
-        found = set()
-        for d in split_dirs:
-            cls = _classes(d, given)
-            found.update(c for c in cls.values() if c is not None)
-            if d == split_dir:
-                class_folders = cls
-        if given is not None:
-            label_set = given
-        elif found:
-            label_set = _found_label_set(found)
-        else:
-            raise EdgeferError("%s has no class folders (expected ROOT/CLASS/*.jpg or ROOT/SPLIT/CLASS/*.jpg)" % root)
-
-        ids, targets = [], []
-        self.dropped = 0
-        self.dropped_classes = []
-        for name in sorted(class_folders):
-            c = class_folders[name]
-            files = _walk_images(os.path.join(split_dir, name))
-            if c is None or c not in label_set.names:
-                self.dropped += len(files)
-                if files:
-                    self.dropped_classes.append(name)
-                continue
-            y = label_set.names.index(c)
-            ids.extend(prefix + name + "/" + f for f in files)
-            targets.extend([y] * len(files))
-        if not ids:
-            raise EdgeferError(
-                "%s: no images of label set %s (%s) in its class folders%s"
-                % (split_dir, label_set.name, ", ".join(label_set.names),
-                   " (%d dropped, in %s)" % (self.dropped, ", ".join(self.dropped_classes)) if self.dropped else "")
-            )
+        self.splits, folder, self.train_split, split_dirs, split_dir, prefix = _layout(root, split)
+        label_set, class_folders = _label_set_and_classes(root, given, split_dirs, split_dir)
+        ids, targets, self.dropped, self.dropped_classes = _samples(split_dir, prefix, class_folders, label_set)
         order = sorted(range(len(ids)), key=ids.__getitem__)
         FaceDataset.__init__(self, "folder", path, label_set, folder, [ids[k] for k in order],
                              np.asarray(targets, np.int64)[order] if order else [])
@@ -281,3 +215,74 @@ class FolderDataset(FaceDataset):
 
     def _load(self, i):
         return read_image(os.path.join(self.root, *self.ids[i].split("/")))
+
+
+def _layout(root, split):
+    """Where ``split`` of the tree at ``root`` is: ``(splits, folder, train_split, split_dirs,
+    split_dir, prefix)``, the split folders (``[]`` without), the split's name, the training
+    split's, the folders that hold class folders, the split's folder and its ids' prefix."""
+    if not has_split_folders(root):
+        if split is not None and str(split).strip().lower() != ALL:
+            raise EdgeferError(
+                "--split: %s has no split folders (ROOT/CLASS/*.jpg), so the split is '%s', not %r"
+                % (root, ALL, split)
+            )
+        return [], ALL, ALL, [root], root, ""
+    splits = split_folders(root)
+    if split is None:
+        folder = _match_split("train", splits)
+        if folder is None:
+            if len(splits) != 1:
+                raise EdgeferError(
+                    "%s has split folders %s but none named train/training: pass --split"
+                    % (root, ", ".join(splits))
+                )
+            folder = splits[0]
+    else:
+        folder = _match_split(split, splits)
+        if folder is None:
+            raise EdgeferError(
+                "--split: %r is not a split folder of %s (it has %s)" % (split, root, ", ".join(splits))
+            )
+    return (splits, folder, _match_split("train", splits), [os.path.join(root, s) for s in splits],
+            os.path.join(root, folder), folder + "/")
+
+
+def _label_set_and_classes(root, given, split_dirs, split_dir):
+    """The label set (``given``, else the one of the classes found over every split, so that
+    all splits of a tree share one) and the split's {class folder: class or None}."""
+    found = set()
+    for d in split_dirs:
+        cls = _classes(d, given)
+        found.update(c for c in cls.values() if c is not None)
+        if d == split_dir:
+            class_folders = cls
+    if given is not None:
+        return given, class_folders
+    if found:
+        return _found_label_set(found), class_folders
+    raise EdgeferError("%s has no class folders (expected ROOT/CLASS/*.jpg or ROOT/SPLIT/CLASS/*.jpg)" % root)
+
+
+def _samples(split_dir, prefix, class_folders, label_set):
+    """The split's ids and targets, and the images (and class folders) the label set lacks."""
+    ids, targets = [], []
+    dropped, dropped_classes = 0, []
+    for name in sorted(class_folders):
+        c = class_folders[name]
+        files = _walk_images(os.path.join(split_dir, name))
+        if c is None or c not in label_set.names:
+            dropped += len(files)
+            if files:
+                dropped_classes.append(name)
+            continue
+        y = label_set.names.index(c)
+        ids.extend(prefix + name + "/" + f for f in files)
+        targets.extend([y] * len(files))
+    if not ids:
+        raise EdgeferError(
+            "%s: no images of label set %s (%s) in its class folders%s"
+            % (split_dir, label_set.name, ", ".join(label_set.names),
+               " (%d dropped, in %s)" % (dropped, ", ".join(dropped_classes)) if dropped else "")
+        )
+    return ids, targets, dropped, dropped_classes

@@ -102,6 +102,48 @@ def _temperature(path, val, pre, threads, test_logits, test_correct, exact):
 
 def run(checkpoint_path, opts):
     """Export a checkpoint to a bundle; returns the bundle's path."""
+    ck, model, pre = _load_checkpoint(checkpoint_path, opts)
+    name, out, batches = _destination(ck, opts)
+    ev, m2d, names, accuracy_ctx = _eval_data(opts, ck, ck["data"])
+    work = _Work(tempfile.mkdtemp(prefix="edgefer-export-"))
+    try:
+        fp32 = _fp32(work, model, pre, ev, batches, opts)
+        if opts.fp16:
+            _fp16(work, fp32, batches)
+        calib_doc = None
+        if opts.int8:
+            calib_doc = _int8(opts, ck, ck["data"], pre, work.dir, batches, fp32, work.files, work.add, m2d, names)
+        _measure(work, ev, pre, m2d, names, accuracy_ctx, _val_slice(ck["data"]), opts.threads)
+        path = _write_bundle(out, ck, name, pre, work, calib_doc, opts.keep)
+    finally:
+        shutil.rmtree(work.dir, ignore_errors=True)
+    if opts.trt:
+        build_engines(path, opts)
+    return path
+
+
+class _Work(object):
+    """The export's scratch folder: the files written there (bundle name -> path) and the
+    manifest entries of the artifacts among them, in the order they were made."""
+
+    def __init__(self, folder):
+        self.dir, self.files, self.artifacts = folder, {}, []
+
+    def path(self, fname):
+        return os.path.join(self.dir, fname)
+
+    def add(self, fname, precision, target, batch, extra):
+        """Record the ONNX file ``fname`` (written in the folder) as an artifact."""
+        self.files[fname] = self.path(fname)
+        a = {"file": fname, "format": "onnx", "precision": precision, "target": target, "batch": batch,
+             "opset": onnx_export.opset_of(self.files[fname])}
+        a.update(extra)
+        self.artifacts.append(a)
+        return a
+
+
+def _load_checkpoint(checkpoint_path, opts):
+    """The checkpoint, its model and preprocessing (at ``--img-size`` when that differs)."""
     from ..train import checkpoint
 
     ck = checkpoint.load(checkpoint_path)
@@ -109,8 +151,11 @@ def run(checkpoint_path, opts):
     pre = Preprocess.from_dict(ck["preprocess"])
     if opts.img_size and opts.img_size != pre.size:
         model, pre = _resize(ck, model, pre, opts.img_size)
-    arch = ck["model"]["arch"]
-    info = ck["data"]
+    return ck, model, pre
+
+
+def _destination(ck, opts):
+    """The bundle's name, its folder (``RUN/RUN.edgefer`` by default) and the batch sizes."""
     run_dir = os.path.dirname(os.path.abspath(ck["path"]))
     name = opts.name or os.path.basename(run_dir)
     out = opts.out or os.path.join(run_dir, name + ".edgefer")
@@ -119,75 +164,66 @@ def run(checkpoint_path, opts):
     batches = sorted(set(int(b) for b in opts.batches))
     if not batches or batches[0] < 1:
         raise EdgeferError("--batches: expected positive batch sizes, e.g. 1,8")
+    return name, out, batches
 
-    ev, m2d, names, accuracy_ctx = _eval_data(opts, ck, info)
 
-    work = tempfile.mkdtemp(prefix="edgefer-export-")
-    try:
-        files, artifacts = {}, []
-        parity_idx = np.arange(min(opts.parity_images, len(ev)))
-        x_parity = ev.inputs(parity_idx, pre)
+def _fp32(work, model, pre, ev, batches, opts):
+    """FP32 ONNX per batch, each checked against PyTorch on real images; their artifacts by batch."""
+    x_parity = ev.inputs(np.arange(min(opts.parity_images, len(ev))), pre)
+    fp32 = {}
+    for b in batches:
+        fname = onnx_export.artifact_name("fp32", "any", b)
+        _log("export: FP32 ONNX, batch %d, opset %d" % (b, opts.opset))
+        exp = onnx_export.export(model, work.path(fname), pre.size, batch=b, opset=opts.opset, simplify=opts.simplify)
+        par = onnx_export.parity(model, work.path(fname), x_parity)
+        par["data"] = "%s %s (first %d images)" % (ev.name, ev.split, len(x_parity))
+        if par["top1_agreement"] < 1.0 or par["max_abs_diff"] > 1e-3:
+            raise EdgeferError("FP32 ONNX (batch %d) disagrees with PyTorch: top-1 agreement %.4f, max abs diff "
+                               "%.2e" % (b, par["top1_agreement"], par["max_abs_diff"]))
+        fp32[b] = work.add(fname, "fp32", "any", b, {"export": exp, "parity": par})
+        _log("  parity with PyTorch on %d real images: top-1 agreement %.1f%%, max |logit diff| %.2e; %s"
+             % (par["images"], 100 * par["top1_agreement"], par["max_abs_diff"], exp.get("simplifier", "")))
+    return fp32
 
-        def add(fname, precision, target, batch, extra):
-            files[fname] = os.path.join(work, fname)
-            a = {"file": fname, "format": "onnx", "precision": precision, "target": target, "batch": batch,
-                 "opset": onnx_export.opset_of(files[fname])}
-            a.update(extra)
-            artifacts.append(a)
-            return a
 
-        fp32 = {}
-        for b in batches:
-            fname = onnx_export.artifact_name("fp32", "any", b)
-            _log("export: FP32 ONNX, batch %d, opset %d" % (b, opts.opset))
-            exp = onnx_export.export(model, os.path.join(work, fname), pre.size, batch=b, opset=opts.opset,
-                                     simplify=opts.simplify)
-            par = onnx_export.parity(model, os.path.join(work, fname), x_parity)
-            par["data"] = "%s %s (first %d images)" % (ev.name, ev.split, len(x_parity))
-            if par["top1_agreement"] < 1.0 or par["max_abs_diff"] > 1e-3:
-                raise EdgeferError("FP32 ONNX (batch %d) disagrees with PyTorch: top-1 agreement %.4f, max abs diff "
-                                   "%.2e" % (b, par["top1_agreement"], par["max_abs_diff"]))
-            fp32[b] = add(fname, "fp32", "any", b, {"export": exp, "parity": par})
-            _log("  parity with PyTorch on %d real images: top-1 agreement %.1f%%, max |logit diff| %.2e; %s"
-                 % (par["images"], 100 * par["top1_agreement"], par["max_abs_diff"], exp.get("simplifier", "")))
-        if opts.fp16:
-            for b in batches:
-                fname = onnx_export.artifact_name("fp16", "gpu", b)
-                conv = onnx_export.to_fp16(files[fp32[b]["file"]], os.path.join(work, fname))
-                add(fname, "fp16", "gpu", b, {"export": conv})
-        calib_doc = None
-        if opts.int8:
-            calib_doc = _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names)
+def _fp16(work, fp32, batches):
+    """FP16 ONNX (for GPUs) per batch, converted from the FP32 files."""
+    for b in batches:
+        fname = onnx_export.artifact_name("fp16", "gpu", b)
+        conv = onnx_export.to_fp16(work.files[fp32[b]["file"]], work.path(fname))
+        work.add(fname, "fp16", "gpu", b, {"export": conv})
 
-        # -- accuracy of every artifact on the evaluation split, temperature on the val slice ---
-        val = _val_slice(info)
-        for a in artifacts:
-            _log("accuracy: %s on %s %s (%d images)" % (a["file"], ev.name, ev.split, len(ev)))
-            exact = exact_qdq(a)
-            r, logits = _accuracy(files[a["file"]], ev, pre, m2d, names, opts.threads, exact)
-            a["accuracy"] = dict(accuracy_ctx, top1=r["top1"], macro_f1=r["macro_f1"],
-                                 per_class_f1={k: v["f1"] for k, v in r["per_class"].items()},
-                                 arithmetic=ARITHMETIC[exact])
-            a["temperature"] = t = _temperature(files[a["file"]], val, pre, opts.threads, logits,
-                                                m2d[logits.argmax(1)] == ev.targets, exact)
-            _log("  top-1 %.2f%%, macro-F1 %.3f; temperature %.3f (ECE on %s %.3f -> %.3f, on %s %.3f -> %.3f)" % (
-                100 * r["top1"], r["macro_f1"], t["value"], val.split, t["ece_before"], t["ece_after"], ev.split,
-                t["test_ece_before"], t["test_ece_after"]))
-        artifacts, dropped = _keep(artifacts, files, opts.keep)
-        manifest = _manifest(ck, name, pre, artifacts, calib_doc)
-        if dropped:
-            manifest["not_shipped"] = dropped
-        if calib_doc is not None:
-            files["calibration.json"] = os.path.join(work, "calibration.json")
-            with open(files["calibration.json"], "w") as f:
-                json.dump(calib_doc, f, indent=1)
-            manifest["calibration_file"] = "calibration.json"
-        path = bundle.write(out, manifest, files)
-        Bundle.load(path)  # verify what was written
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    if opts.trt:
-        build_engines(path, opts)
+
+def _measure(work, ev, pre, m2d, names, accuracy_ctx, val, threads):
+    """Accuracy of every artifact on the evaluation split, temperature on the validation slice."""
+    for a in work.artifacts:
+        _log("accuracy: %s on %s %s (%d images)" % (a["file"], ev.name, ev.split, len(ev)))
+        exact = exact_qdq(a)
+        r, logits = _accuracy(work.files[a["file"]], ev, pre, m2d, names, threads, exact)
+        a["accuracy"] = dict(accuracy_ctx, top1=r["top1"], macro_f1=r["macro_f1"],
+                             per_class_f1={k: v["f1"] for k, v in r["per_class"].items()},
+                             arithmetic=ARITHMETIC[exact])
+        a["temperature"] = t = _temperature(work.files[a["file"]], val, pre, threads, logits,
+                                            m2d[logits.argmax(1)] == ev.targets, exact)
+        _log("  top-1 %.2f%%, macro-F1 %.3f; temperature %.3f (ECE on %s %.3f -> %.3f, on %s %.3f -> %.3f)" % (
+            100 * r["top1"], r["macro_f1"], t["value"], val.split, t["ece_before"], t["ece_after"], ev.split,
+            t["test_ece_before"], t["test_ece_after"]))
+
+
+def _write_bundle(out, ck, name, pre, work, calib_doc, keep):
+    """The manifest (``--keep``'s artifacts, a record of the others, the calibration list),
+    the bundle written atomically and read back to verify it; its path."""
+    artifacts, dropped = _keep(work.artifacts, work.files, keep)
+    manifest = _manifest(ck, name, pre, artifacts, calib_doc)
+    if dropped:
+        manifest["not_shipped"] = dropped
+    if calib_doc is not None:
+        work.files["calibration.json"] = work.path("calibration.json")
+        with open(work.files["calibration.json"], "w") as f:
+            json.dump(calib_doc, f, indent=1)
+        manifest["calibration_file"] = "calibration.json"
+    path = bundle.write(out, manifest, work.files)
+    Bundle.load(path)  # verify what was written
     return path
 
 

@@ -659,6 +659,35 @@ def open_source(uri, width=None, height=None, fps=None, reconnect=True, timeout=
     :class:`Source` passed as ``uri`` is returned as is."""
     if isinstance(uri, Source):
         return uri
+    width, height, fps, live = _checked_options(width, height, fps, timeout, fourcc, reconnect, reconnect_delay,
+                                                reconnect_max_delay)
+    factory = capture_factory or _default_capture_factory
+    if isinstance(uri, (list, tuple)):
+        return _open_list(uri, fps)
+    if isinstance(uri, bool) or uri is None:
+        raise EdgeferError("source must be a camera number, a path or a URI, got %r" % (uri,))
+    if isinstance(uri, int):
+        return _open_camera(uri, uri, factory, width, height, fps, fourcc, live)
+    text = _source_text(uri)
+    if text.lower().startswith("gst:") or " ! " in text:
+        pipeline = text[4:].strip() if text.lower().startswith("gst:") else text
+        return _open_gstreamer(uri, "GStreamer pipeline '%s'" % pipeline, "gstreamer", pipeline, factory,
+                               capture_factory is None, live)
+    scheme, rest = _split_scheme(text)
+    if scheme == "file":
+        text = rest
+    elif scheme is not None:
+        return _open_scheme(uri, scheme, rest, text, factory, capture_factory is None, width, height, fps, fourcc,
+                            flip_method, live)
+    if text.isdigit():
+        return _open_camera(uri, int(text), factory, width, height, fps, fourcc, live)
+    if text.startswith("/dev/"):
+        return _open_camera(uri, text, factory, width, height, fps, fourcc, live)
+    return _open_path(uri, text, fps, capture_factory)
+
+
+def _checked_options(width, height, fps, timeout, fourcc, reconnect, reconnect_delay, reconnect_max_delay):
+    """``open_source``'s numbers checked: width, height, fps and the options of a live source."""
     width = _positive("width", width)
     height = _positive("height", height)
     fps = _positive("fps", fps)
@@ -667,64 +696,52 @@ def open_source(uri, width=None, height=None, fps=None, reconnect=True, timeout=
     reconnect_max_delay = _positive("reconnect_max_delay", reconnect_max_delay, allow_none=False)
     if fourcc is not None and (not isinstance(fourcc, str) or len(fourcc) != 4):
         raise EdgeferError("fourcc must be four characters such as 'MJPG', got %r" % (fourcc,))
-    factory = capture_factory or _default_capture_factory
     live = dict(reconnect=reconnect, timeout=timeout, reconnect_delay=reconnect_delay,
                 reconnect_max_delay=reconnect_max_delay, fps=fps)
+    return width, height, fps, live
 
-    if isinstance(uri, (list, tuple)):
-        return _open_list(uri, fps)
-    if isinstance(uri, bool) or uri is None:
-        raise EdgeferError("source must be a camera number, a path or a URI, got %r" % (uri,))
-    if isinstance(uri, int):
-        return _open_camera(uri, uri, factory, width, height, fps, fourcc, live)
+
+def _source_text(uri):
+    """A path-like or string source as stripped text; an empty one is an error."""
     text = os.fspath(uri)
     if isinstance(text, bytes):
         text = os.fsdecode(text)
     text = text.strip()
     if not text:
         raise EdgeferError("source is empty: give a camera number, a path or a URI")
+    return text
 
-    if text.lower().startswith("gst:") or " ! " in text:
-        pipeline = text[4:].strip() if text.lower().startswith("gst:") else text
-        return _open_gstreamer(uri, "GStreamer pipeline '%s'" % pipeline, "gstreamer", pipeline, factory,
-                               capture_factory is None, live)
-    scheme, rest = _split_scheme(text)
-    if scheme is not None:
-        if scheme in STREAM_SCHEMES:
-            cv2 = deps.cv2("reading network streams")
-            name = "stream %s" % text
-            opener = _cv_opener(factory, cv2, text, cv2.CAP_FFMPEG,
-                                lambda: "OpenCV's FFmpeg backend could not open it (wrong URL or credentials, "
-                                        "network, or codec)")
-            return LiveSource(uri, name, "stream", opener, **live)
-        if scheme == "csi":
-            n = _sensor_number(scheme, rest, text)
-            pipeline = csi_pipeline(n, width, height, fps, flip_method)
-            return _open_gstreamer(uri, "CSI camera %d (%s)" % (n, text), "csi", pipeline, factory,
-                                   capture_factory is None, dict(live, fps=fps or DEFAULT_CSI_FPS),
-                                   hint=" (is nvargus-daemon running? try: gst-launch-1.0 nvarguscamerasrc "
-                                        "sensor-id=%d num-buffers=1 ! fakesink)" % n)
-        if scheme == "picam":
-            n = _sensor_number(scheme, rest, text)
-            module = require("picamera2", "the Raspberry Pi camera (%s)" % text, PICAMERA2_HINT)
-            return LiveSource(uri, "Raspberry Pi camera %d (%s)" % (n, text), "picam",
-                              _picam_opener(module, n, width, height, fps), hint=(
-                                  " (is the camera connected and enabled? list the cameras with: "
-                                  "rpicam-hello --list-cameras)"), **live)
-        if scheme == "v4l2":
-            return _open_camera(uri, rest if rest.startswith("/") else rest.strip("/") or "0", factory,
-                                width, height, fps, fourcc, live)
-        if scheme == "file":
-            text = rest
-        else:
-            raise EdgeferError("source %s: unknown scheme '%s://' (use a camera number, a path, rtsp://, "
-                               "http(s)://, csi://N, picam://N, v4l2:///dev/videoN or a GStreamer pipeline)"
-                               % (text, scheme))
-    if text.isdigit():
-        return _open_camera(uri, int(text), factory, width, height, fps, fourcc, live)
-    if text.startswith("/dev/"):
-        return _open_camera(uri, text, factory, width, height, fps, fourcc, live)
-    return _open_path(uri, text, fps, capture_factory)
+
+def _open_scheme(uri, scheme, rest, text, factory, check_build, width, height, fps, fourcc, flip_method, live):
+    """A source named by a URI scheme other than ``file://``: a network stream, ``csi://N``,
+    ``picam://N`` or ``v4l2://``."""
+    if scheme in STREAM_SCHEMES:
+        cv2 = deps.cv2("reading network streams")
+        name = "stream %s" % text
+        opener = _cv_opener(factory, cv2, text, cv2.CAP_FFMPEG,
+                            lambda: "OpenCV's FFmpeg backend could not open it (wrong URL or credentials, "
+                                    "network, or codec)")
+        return LiveSource(uri, name, "stream", opener, **live)
+    if scheme == "csi":
+        n = _sensor_number(scheme, rest, text)
+        pipeline = csi_pipeline(n, width, height, fps, flip_method)
+        return _open_gstreamer(uri, "CSI camera %d (%s)" % (n, text), "csi", pipeline, factory,
+                               check_build, dict(live, fps=fps or DEFAULT_CSI_FPS),
+                               hint=" (is nvargus-daemon running? try: gst-launch-1.0 nvarguscamerasrc "
+                                    "sensor-id=%d num-buffers=1 ! fakesink)" % n)
+    if scheme == "picam":
+        n = _sensor_number(scheme, rest, text)
+        module = require("picamera2", "the Raspberry Pi camera (%s)" % text, PICAMERA2_HINT)
+        return LiveSource(uri, "Raspberry Pi camera %d (%s)" % (n, text), "picam",
+                          _picam_opener(module, n, width, height, fps), hint=(
+                              " (is the camera connected and enabled? list the cameras with: "
+                              "rpicam-hello --list-cameras)"), **live)
+    if scheme == "v4l2":
+        return _open_camera(uri, rest if rest.startswith("/") else rest.strip("/") or "0", factory,
+                            width, height, fps, fourcc, live)
+    raise EdgeferError("source %s: unknown scheme '%s://' (use a camera number, a path, rtsp://, "
+                       "http(s)://, csi://N, picam://N, v4l2:///dev/videoN or a GStreamer pipeline)"
+                       % (text, scheme))
 
 
 def _open_camera(uri, target, factory, width, height, fps, fourcc, live):

@@ -391,9 +391,6 @@ def _load_timing_cache(config, timing_cache_path):
         config.set_timing_cache(config.create_timing_cache(b""), False)
 
 
-# Long on purpose: one straight pass through TensorRT's builder API (parse, config, flags,
-# DLA, profile, timing cache, build), each step guarded for the API generation it needs;
-# split up, the version checks would have to be repeated in every piece.
 def build_serialized_engine(
     onnx_path,
     precision,
@@ -416,6 +413,36 @@ def build_serialized_engine(
     written back after the build; ``input_shapes={name: (min, opt, max)}`` sets the profile
     for dynamic inputs."""
     onnx_path = os.fspath(onnx_path)
+    _check_build_options(onnx_path, precision, int8_mode, dla_core, workspace_mb)
+    trt = import_tensorrt()
+    use_calibrator = precision == "int8" and int8_mode == "calibrator"
+    _check_tensorrt_for_build(trt, onnx_path, use_calibrator, calibrator)
+    logger = _logger(trt, logger_severity)
+    builder = trt.Builder(logger)
+    network = _parse_onnx(trt, builder, logger, onnx_path)
+    config = builder.create_builder_config()
+    _set_workspace(trt, config, workspace_mb)
+    _set_precision(trt, config, precision, use_calibrator, calibrator)
+    if dla_core is not None:
+        _set_dla(trt, builder, config, dla_core)
+    profile = _profile(trt, builder, network, onnx_path, input_shapes)
+    if profile is not None:
+        config.add_optimization_profile(profile)
+        if use_calibrator and hasattr(config, "set_calibration_profile"):
+            # Calibrating a network with dynamic shapes needs a calibration profile.
+            config.set_calibration_profile(profile)
+    if timing_cache_path is not None:
+        _load_timing_cache(config, os.fspath(timing_cache_path))
+    serialized = _build(builder, network, config, onnx_path, precision, calibrator if use_calibrator else None)
+    if timing_cache_path is not None:
+        timing_cache = config.get_timing_cache()
+        if timing_cache is not None:
+            write_bytes(os.fspath(timing_cache_path), bytes(timing_cache.serialize()))
+    return bytes(serialized)
+
+
+def _check_build_options(onnx_path, precision, int8_mode, dla_core, workspace_mb):
+    """The options of :func:`build_serialized_engine` that need no TensorRT, checked."""
     if precision not in PRECISIONS:
         raise EdgeferError("precision %r is not one of %s" % (precision, ", ".join(PRECISIONS)))
     if int8_mode not in INT8_MODES:
@@ -427,13 +454,14 @@ def build_serialized_engine(
     if workspace_mb is not None and int(workspace_mb) <= 0:
         raise EdgeferError("workspace_mb must be a positive number of MiB, got %r" % (workspace_mb,))
 
-    trt = import_tensorrt()
+
+def _check_tensorrt_for_build(trt, onnx_path, use_calibrator, calibrator):
+    """TensorRT >= 8.0; for implicit INT8 calibration, TensorRT < 10.1 and a calibrator."""
     version = _trt_version(trt)
     if version < (8, 0):
         raise EdgeferError(
             "TensorRT %s is too old: edgefer needs TensorRT >= 8.0 (JetPack >= 4.6)" % trt.__version__
         )
-    use_calibrator = precision == "int8" and int8_mode == "calibrator"
     if use_calibrator:
         if version >= CALIBRATOR_LAST_VERSION:
             raise EdgeferError(
@@ -445,9 +473,10 @@ def build_serialized_engine(
                 "int8_mode='calibrator' for %s needs a calibrator (make_entropy_calibrator)" % onnx_path
             )
 
-    logger = _logger(trt, logger_severity)
-    builder = trt.Builder(logger)
-    if version < (10,):
+
+def _parse_onnx(trt, builder, logger, onnx_path):
+    """An explicit-batch network definition parsed from ``onnx_path``."""
+    if _trt_version(trt) < (10,):
         # TensorRT 8.x: explicit batch must be requested (implicit batch is deprecated).
         flags = 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
     else:
@@ -464,8 +493,11 @@ def build_serialized_engine(
         raise EdgeferError(
             "TensorRT cannot parse %s: %s" % (onnx_path, "; ".join(errors) or "no error reported by the parser")
         )
+    return network
 
-    config = builder.create_builder_config()
+
+def _set_workspace(trt, config, workspace_mb):
+    """The builder's workspace limit (None: TensorRT's default)."""
     if workspace_mb is not None:
         size = int(workspace_mb) << 20
         if hasattr(config, "set_memory_pool_limit"):  # TensorRT >= 8.4
@@ -473,6 +505,9 @@ def build_serialized_engine(
         else:  # TensorRT 8.0 - 8.3 (max_workspace_size was removed in 10)
             config.max_workspace_size = size
 
+
+def _set_precision(trt, config, precision, use_calibrator, calibrator):
+    """The precision flags (where this TensorRT has them) and the implicit-INT8 calibrator."""
     if precision == "fp16":
         _set_flag(config, trt, "FP16")
     elif precision == "int8":
@@ -484,29 +519,25 @@ def build_serialized_engine(
             # left in float run in half precision instead of fp32.
             _set_flag(config, trt, "FP16")
 
-    if dla_core is not None:
-        available = getattr(builder, "num_DLA_cores", None)
-        if available is not None and not 0 <= int(dla_core) < int(available):
-            raise EdgeferError(
-                "dla_core %s is not available: this device has %d DLA core(s) (Xavier and AGX Orin have "
-                "DLA, Orin Nano has none)" % (dla_core, available)
-            )
-        config.default_device_type = trt.DeviceType.DLA
-        config.DLA_core = int(dla_core)
-        _set_flag(config, trt, "GPU_FALLBACK")  # layers DLA cannot run go to the GPU
 
-    profile = _profile(trt, builder, network, onnx_path, input_shapes)
-    if profile is not None:
-        config.add_optimization_profile(profile)
-        if use_calibrator and hasattr(config, "set_calibration_profile"):
-            # Calibrating a network with dynamic shapes needs a calibration profile.
-            config.set_calibration_profile(profile)
+def _set_dla(trt, builder, config, dla_core):
+    """Run on DLA core ``dla_core``, with GPU fallback for the layers DLA cannot run."""
+    available = getattr(builder, "num_DLA_cores", None)
+    if available is not None and not 0 <= int(dla_core) < int(available):
+        raise EdgeferError(
+            "dla_core %s is not available: this device has %d DLA core(s) (Xavier and AGX Orin have "
+            "DLA, Orin Nano has none)" % (dla_core, available)
+        )
+    config.default_device_type = trt.DeviceType.DLA
+    config.DLA_core = int(dla_core)
+    _set_flag(config, trt, "GPU_FALLBACK")  # layers DLA cannot run go to the GPU
 
-    if timing_cache_path is not None:
-        _load_timing_cache(config, os.fspath(timing_cache_path))
 
+def _build(builder, network, config, onnx_path, precision, calibrator):
+    """The serialized engine; a calibration failure (kept by ``calibrator``) or a failed
+    build is an :class:`EdgeferError`."""
     serialized = builder.build_serialized_network(network, config)  # TensorRT >= 8.0
-    calibration_error = getattr(calibrator, "error", None) if use_calibrator else None
+    calibration_error = getattr(calibrator, "error", None) if calibrator is not None else None
     if calibration_error:
         raise EdgeferError("INT8 calibration for %s failed: %s" % (onnx_path, calibration_error))
     if serialized is None:
@@ -514,12 +545,7 @@ def build_serialized_engine(
             "TensorRT could not build a %s engine from %s (the TensorRT log above says why; rerun "
             "with logger_severity='VERBOSE' for more)" % (precision, onnx_path)
         )
-
-    if timing_cache_path is not None:
-        timing_cache = config.get_timing_cache()
-        if timing_cache is not None:
-            write_bytes(os.fspath(timing_cache_path), bytes(timing_cache.serialize()))
-    return bytes(serialized)
+    return serialized
 
 
 # ----------------------------------------------------------------------------- calibration

@@ -123,6 +123,89 @@ def _uses_named_api(engine, context):
     )
 
 
+def _checked_batch(batch, max_batch):
+    """The artifact's batch as a positive int, or None for a dynamic one."""
+    if batch == "dynamic":
+        batch = None
+    if batch is not None:
+        try:
+            batch = int(batch)
+        except (TypeError, ValueError):
+            batch = 0
+        if batch < 1:
+            raise EdgeferError("batch must be a positive number or 'dynamic', got %r" % (batch,))
+    if int(max_batch) < 1:
+        raise EdgeferError("max_batch must be a positive number, got %r" % (max_batch,))
+    return batch
+
+
+def _classifier_io(tensors, output_name, where):
+    """The engine's one input and its logits output (``output_name`` when it has several)."""
+    inputs = [t for t in tensors if t.is_input]
+    outputs = [t for t in tensors if not t.is_input]
+    if len(inputs) != 1:
+        raise EdgeferError(
+            "%s has %d inputs (%s); a classifier has one N x 3 x H x W input"
+            % (where, len(inputs), ", ".join(t.name for t in inputs))
+        )
+    if not outputs:
+        raise EdgeferError("%s has no output" % where)
+    if output_name is not None:
+        chosen = [t for t in outputs if t.name == output_name]
+        if not chosen:
+            raise EdgeferError(
+                "%s has no output %r (its outputs: %s)" % (where, output_name, ", ".join(t.name for t in outputs))
+            )
+        return inputs[0], chosen[0]
+    if len(outputs) == 1:
+        return inputs[0], outputs[0]
+    raise EdgeferError(
+        "%s has several outputs (%s); say which holds the logits (output_name)"
+        % (where, ", ".join(t.name for t in outputs))
+    )
+
+
+def _image_size(inp, input_size, where):
+    """The side of the engine's square N x 3 x S x S input, checked against the bundle's."""
+    shape = inp.shape
+    if len(shape) != 4 or shape[1] != 3:
+        raise EdgeferError("%s takes input %r of shape %s, not N x 3 x H x W" % (where, inp.name, list(shape)))
+    height, width = shape[2], shape[3]
+    if height < 0 or width < 0:
+        raise EdgeferError(
+            "%s has a dynamic image size %s; build it for the bundle's fixed size" % (where, list(shape))
+        )
+    if height != width:
+        raise EdgeferError("%s takes %dx%d images; edgefer crops are square" % (where, height, width))
+    if input_size is not None and height != int(input_size):
+        s = int(input_size)
+        raise EdgeferError(
+            "%s takes %dx%d images but the bundle's preprocessing makes %dx%d crops; the engine was built from "
+            "another model (rebuild it from this bundle's artifact)" % (where, height, width, s, s)
+        )
+    return height
+
+
+def _batch_range(inp, batch, where):
+    """``(batch, min_batch, max_batch)`` of the engine's input: its fixed batch (None when
+    dynamic) and the range its buffers hold; checked against the artifact's ``batch``."""
+    shape = inp.shape
+    if shape[0] >= 0:
+        fixed = mn = mx = shape[0]
+    else:
+        lo, _opt, hi = inp.profile
+        if _dims(hi[1:]) != _dims(shape[1:]) or _dims(lo[1:]) != _dims(shape[1:]):
+            raise EdgeferError(
+                "%s has an optimization profile %s for a %s input" % (where, inp.profile, list(shape))
+            )
+        fixed, mn, mx = None, int(lo[0]), int(hi[0])
+    if batch is not None and fixed != batch:
+        raise EdgeferError(
+            "%s runs batch %s but the bundle artifact says batch %d" % (where, fixed or "dynamic", batch)
+        )
+    return fixed, mn, mx
+
+
 # ----------------------------------------------------------------------------- the backend
 
 
@@ -173,17 +256,7 @@ class TensorRTClassifier(object):
         self._context = None
         self.precision = precision
         self.dla_core = None if dla_core is None else int(dla_core)
-        if batch == "dynamic":
-            batch = None
-        if batch is not None:
-            try:
-                batch = int(batch)
-            except (TypeError, ValueError):
-                batch = 0
-            if batch < 1:
-                raise EdgeferError("batch must be a positive number or 'dynamic', got %r" % (batch,))
-        if int(max_batch) < 1:
-            raise EdgeferError("max_batch must be a positive number, got %r" % (max_batch,))
+        batch = _checked_batch(batch, max_batch)
         if batch is None and input_name and input_size and build_options.get("input_shapes") is None:
             s = int(input_size)
             build_options["input_shapes"] = {input_name: ((1, 3, s, s), (1, 3, s, s), (int(max_batch), 3, s, s))}
@@ -195,117 +268,59 @@ class TensorRTClassifier(object):
         self.cuda_library = self._io.name
         try:
             with self._io.active():
-                self.engine_path = tb.get_engine(
-                    onnx_path,
-                    onnx_sha256,
-                    precision,
-                    cache_root=cache_root,
-                    rebuild=rebuild,
-                    dla_core=dla_core,
-                    workspace_mb=workspace_mb,
-                    logger_severity=logger_severity,
-                    **build_options
-                )
-                self._engine = tb.load_engine(self.engine_path, logger_severity, dla_core=dla_core)
-                self._context = self._engine.create_execution_context()
-                if self._context is None:
-                    raise EdgeferError(
-                        "TensorRT could not create an execution context for %s (out of GPU memory?)" % self.engine_path
-                    )
+                self._load_engine(onnx_path, onnx_sha256, precision, dict(
+                    build_options, cache_root=cache_root, rebuild=rebuild, dla_core=dla_core,
+                    workspace_mb=workspace_mb, logger_severity=logger_severity))
                 self._setup(batch, input_size, output_name)
         except BaseException:
             self._release()
             raise
         self._closed = False
 
+    def _load_engine(self, onnx_path, onnx_sha256, precision, options):
+        """Get (or build) the cached engine, deserialize it and make its execution context."""
+        self.engine_path = tb.get_engine(onnx_path, onnx_sha256, precision, **options)
+        self._engine = tb.load_engine(self.engine_path, options["logger_severity"], dla_core=options["dla_core"])
+        self._context = self._engine.create_execution_context()
+        if self._context is None:
+            raise EdgeferError(
+                "TensorRT could not create an execution context for %s (out of GPU memory?)" % self.engine_path
+            )
+
     # ------------------------------------------------------------------ set-up
 
-    # Long on purpose: the checks of the engine's I/O against the bundle and the one-time
-    # allocation read top to bottom, in the order TensorRT needs them.
     def _setup(self, batch, input_size, output_name):
+        """Check the engine's I/O against the bundle, then allocate everything once."""
         engine, context, trt = self._engine, self._context, self._trt
         self._named = _uses_named_api(engine, context)
         self.api = "execute_async_v3" if self._named else "execute_async_v2"
         tensors = _named_tensors(trt, engine) if self._named else _binding_tensors(trt, engine)
         where = "the TensorRT engine %s" % self.engine_path
-        inputs = [t for t in tensors if t.is_input]
-        outputs = [t for t in tensors if not t.is_input]
-        if len(inputs) != 1:
-            raise EdgeferError(
-                "%s has %d inputs (%s); a classifier has one N x 3 x H x W input"
-                % (where, len(inputs), ", ".join(t.name for t in inputs))
-            )
-        if not outputs:
-            raise EdgeferError("%s has no output" % where)
-        if output_name is not None:
-            chosen = [t for t in outputs if t.name == output_name]
-            if not chosen:
-                raise EdgeferError(
-                    "%s has no output %r (its outputs: %s)" % (where, output_name, ", ".join(t.name for t in outputs))
-                )
-            out = chosen[0]
-        elif len(outputs) == 1:
-            out = outputs[0]
-        else:
-            raise EdgeferError(
-                "%s has several outputs (%s); say which holds the logits (output_name)"
-                % (where, ", ".join(t.name for t in outputs))
-            )
-        inp = self._input = inputs[0]
-        self._output = out
-
-        shape = inp.shape
-        if len(shape) != 4 or shape[1] != 3:
-            raise EdgeferError("%s takes input %r of shape %s, not N x 3 x H x W" % (where, inp.name, list(shape)))
-        height, width = shape[2], shape[3]
-        if height < 0 or width < 0:
-            raise EdgeferError(
-                "%s has a dynamic image size %s; build it for the bundle's fixed size" % (where, list(shape))
-            )
-        if height != width:
-            raise EdgeferError("%s takes %dx%d images; edgefer crops are square" % (where, height, width))
-        if input_size is not None and height != int(input_size):
-            s = int(input_size)
-            raise EdgeferError(
-                "%s takes %dx%d images but the bundle's preprocessing makes %dx%d crops; the engine was built from "
-                "another model (rebuild it from this bundle's artifact)" % (where, height, width, s, s)
-            )
-        self.input_size = height
+        inp, out = self._input, self._output = _classifier_io(tensors, output_name, where)
+        self.input_size = _image_size(inp, input_size, where)
         for t, role in ((inp, "input"), (out, "output")):
             if t.dtype not in _FLOAT_IO:
                 raise EdgeferError(
                     "%s has %s %r of type %s; edgefer feeds and reads float32 or float16 tensors (build the engine "
                     "from the bundle's ONNX, whose I/O is float)" % (where, role, t.name, t.trt_dtype)
                 )
-
-        if shape[0] >= 0:
-            self.batch = capacity = shape[0]
-            self.min_batch = capacity
-        else:
-            mn, _opt, mx = inp.profile
-            if _dims(mx[1:]) != _dims(shape[1:]) or _dims(mn[1:]) != _dims(shape[1:]):
-                raise EdgeferError(
-                    "%s has an optimization profile %s for a %s input" % (where, inp.profile, list(shape))
-                )
-            self.batch = None
-            self.min_batch, capacity = int(mn[0]), int(mx[0])
-        if batch is not None and self.batch != batch:
-            raise EdgeferError(
-                "%s runs batch %s but the bundle artifact says batch %d" % (where, self.batch or "dynamic", batch)
-            )
-        self.max_batch = capacity
+        self.batch, self.min_batch, self.max_batch = _batch_range(inp, batch, where)
+        capacity = self.max_batch
         if out.shape[0] not in (capacity, -1) or any(d < 0 for d in out.shape[1:]):
             raise EdgeferError("%s has output %r of shape %s, not N x classes" % (where, out.name, list(out.shape)))
         self.num_classes = int(np.prod(out.shape[1:], dtype=np.int64)) if len(out.shape) > 1 else 1
         self.input_name, self.output_name = inp.name, out.name
         self.io_dtype = inp.dtype
+        self._allocate(tensors, capacity, where)
+        self._rows_set = None  # the batch the context's input shape was last set to (dynamic engines)
 
-        # Allocate everything once: pinned host buffers for the input and the logits, device
-        # buffers for every I/O tensor (TensorRT needs an address for each output), one stream.
-        io = self._io
-        self._per_image = 3 * height * width
+    def _allocate(self, tensors, capacity, where):
+        """Pinned host buffers for the input and the logits, device buffers for every I/O
+        tensor (TensorRT needs an address for each output), one stream; the addresses set."""
+        io, inp, out, size = self._io, self._input, self._output, self.input_size
+        self._per_image = 3 * size * size
         self._host_in = io.host_empty(capacity * self._per_image, inp.dtype)
-        self._host_in4 = self._host_in.reshape(capacity, 3, height, width)
+        self._host_in4 = self._host_in.reshape(capacity, 3, size, size)
         self._host_out = io.host_empty(capacity * self.num_classes, out.dtype)
         self._host_out2 = self._host_out.reshape(capacity, self.num_classes)
         self._device = {}
@@ -323,11 +338,10 @@ class TensorRTClassifier(object):
         io.create_stream()
         if self._named:
             for t in tensors:
-                if context.set_tensor_address(t.name, io.pointer(self._device[t.name])) is False:
+                if self._context.set_tensor_address(t.name, io.pointer(self._device[t.name])) is False:
                     raise EdgeferError("TensorRT refused the buffer address for %r of %s" % (t.name, where))
         else:
             self._bindings = [io.pointer(self._device[t.name]) for t in sorted(tensors, key=lambda t: t.index)]
-        self._rows_set = None  # the batch the context's input shape was last set to (dynamic engines)
 
     # ------------------------------------------------------------------ inference
 
