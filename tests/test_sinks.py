@@ -494,6 +494,56 @@ def test_web_sink_page_latest_health_and_close(small, caplog):
     web.close()
 
 
+def _status(port, path, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, dict((k.lower(), v) for k, v in resp.getheaders())
+    finally:
+        conn.close()
+
+
+def test_web_sink_answers_to_its_own_host_names_only(small):
+    """DNS rebinding: a browser on this machine that loaded evil.example, whose name then points
+    at 127.0.0.1, sends Host: evil.example; the page must not answer it."""
+    with WebSink(port=0) as sink:
+        assert sink._server.request_queue_size >= 128  # the standard library's 5 drops bursts
+        assert sink.token is None and "token" not in sink.url  # loopback: no token
+        for host in ("127.0.0.1:%d" % sink.port, "localhost:%d" % sink.port, "localhost", socket.gethostname()):
+            assert _status(sink.port, "/latest.json", {"Host": host})[0] == 200, host
+        for host in ("evil.example:%d" % sink.port, "evil.example", "127.0.0.1.evil.example"):
+            for path in ("/", "/stream.mjpg", "/events", "/latest.json"):
+                assert _status(sink.port, path, {"Host": host})[0] == 403, (host, path)
+
+
+def test_web_sink_on_the_network_needs_its_token_then_a_cookie(small):
+    with WebSink(host="0.0.0.0", port=0) as sink, _Feeder(sink, small):
+        assert sink.token and len(sink.token) >= 20 and sink.url.endswith("/?token=" + sink.token)
+        with WebSink(host="0.0.0.0", port=0) as other:
+            assert other.token != sink.token  # made afresh for each server
+        port = sink.port
+        for path in ("/", "/stream.mjpg", "/events", "/latest.json", "/?token=wrong", "/latest.json?token="):
+            assert _status(port, path)[0] == 401, path
+        assert _status(port, "/latest.json", {"Cookie": "%s=wrong" % sink.cookie_name})[0] == 401
+        assert _status(port, "/healthz")[0] == 200  # frame counts only, for monitors
+        status, headers = _status(port, "/?token=" + sink.token)
+        assert status == 200 and headers["set-cookie"].startswith("%s=%s;" % (sink.cookie_name, sink.token))
+        assert "httponly" in headers["set-cookie"].lower() and "samesite=strict" in headers["set-cookie"].lower()
+        cookie = {"Cookie": "%s=%s" % (sink.cookie_name, sink.token)}
+        assert _status(port, "/latest.json", cookie)[0] == 200
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/stream.mjpg", headers=cookie)
+        resp = conn.getresponse()
+        assert resp.status == 200 and len(_read_part(resp)) > 0
+        conn.close()
+    given = sinks.make_sink("web://0.0.0.0:0?token=s3cret-token")
+    try:
+        assert given.token == "s3cret-token" and _status(given.port, "/latest.json?token=s3cret-token")[0] == 200
+    finally:
+        given.close()
+
+
 def test_web_sink_slow_viewer_skips_frames(photo):
     """A viewer slower than the stream gets the newest frame each time it is ready for one,
     not a backlog: far fewer frames are drawn and encoded than written. (The client's receive

@@ -35,6 +35,7 @@ import sys
 import tempfile
 from collections import namedtuple
 from typing import Any, List, Optional, Sequence, Union
+from urllib.parse import parse_qs
 
 import numpy as np
 
@@ -528,8 +529,10 @@ def _window(uri, overlay=None, video_fps=None):
 def _web(uri, overlay=None, video_fps=None):
     from .web import WebSink
 
-    host, port = _web_address(uri.spec.lower())
-    return WebSink(host=host, port=port, overlay=overlay)
+    spec, _, query = uri.spec.partition("?")
+    host, port = _web_address(spec.lower())
+    token = parse_qs(query).get("token", [None])[0]
+    return WebSink(host=host, port=port, overlay=overlay, token=token)
 
 
 def _json_lines(uri, overlay=None, video_fps=None):
@@ -609,7 +612,8 @@ def make_sink(spec: Any, overlay: Union[Overlay, None, bool] = None, video_fps: 
 
     * ``-``, ``out.jsonl`` (``.ndjson``, ``.json``): :class:`JsonLinesSink`;
     * ``display://0`` (``display``, ``window``): :class:`WindowSink`;
-    * ``web://HOST:PORT`` (``web``, ``web:PORT``, ``http://HOST:PORT``): ``web.WebSink``
+    * ``web://HOST:PORT`` (``web``, ``web:PORT``, ``http://HOST:PORT``; ``?token=SECRET`` sets
+      the access token a non-loopback address needs, else one is made): ``web.WebSink``
       (127.0.0.1:8080 unless given);
     * ``out.mp4`` (``.avi``, ``.m4v``, ``.mov``, ``.mkv``; ``file://out.mp4``): :class:`VideoFileSink` (``video_fps``);
     * ``out.jpg`` (``.png``) or ``frames/``: :class:`ImageFileSink`.

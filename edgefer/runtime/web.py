@@ -22,12 +22,17 @@ It binds 127.0.0.1 unless told otherwise (``host="0.0.0.0"`` shows the page to t
 network: the URL printed says so). Frames are kept in memory only, never written to disk.
 """
 
+import hmac
 import json
 import logging
+import secrets
 import socket
 import threading
 import time
+from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Optional
+from urllib.parse import parse_qs
 
 from .. import deps
 from ..errors import EdgeferError
@@ -124,6 +129,9 @@ img.onerror = function () {  // the pipeline restarted or the stream ended: try 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # The standard library's listen backlog is 5: a burst of browsers (a kiosk's page opened on
+    # several screens, reconnects after a network blip) would see refused connections.
+    request_queue_size = 128
 
 
 class _Server6(_Server):
@@ -137,8 +145,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # no per-request lines on stderr
         pass
 
-    def _send(self, code, ctype, body, cache=False):
+    def _send(self, code, ctype, body, cache=False, headers=()):
         self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Content-Type-Options", "nosniff")
@@ -152,11 +162,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self):
-        path = self.path.split("?", 1)[0]
+        path, _, query = self.path.partition("?")
         s = self.sink
         try:
+            if not s.host_allowed(self.headers.get("Host"), self.connection.getsockname()[0]):
+                # DNS rebinding: a page from another site, its name pointed at this machine
+                self._send(403, "text/plain; charset=utf-8", b"this page answers to its own host names only\n")
+                return
+            given = parse_qs(query).get("token", [None])[0]
+            if path != "/healthz" and not s.token_ok(given or _cookie(self.headers.get("Cookie"), s.cookie_name)):
+                self._send(401, "text/plain; charset=utf-8",
+                           b"an access token is needed: open the address with ?token= that edgefer printed at start\n")
+                return
+            remember = [("Set-Cookie", "%s=%s; Path=/; HttpOnly; SameSite=Strict" % (s.cookie_name, given))] \
+                if given and s.token else []
             if path in ("/", "/index.html"):
-                self._send(200, "text/html; charset=utf-8", s.page)
+                self._send(200, "text/html; charset=utf-8", s.page, headers=remember)
             elif path == "/latest.json":
                 self._send(200, "application/json", (s.latest_json() or "null").encode("utf-8"))
             elif path == "/healthz":
@@ -237,12 +258,19 @@ class WebSink(Sink):
     ``overlay``: the :class:`~edgefer.runtime.overlay.Overlay` the stream is drawn with
     (``False``: the frames without annotation). ``quality``: JPEG quality of the stream.
     The URL is logged once (``edgefer.runtime.web``, INFO; a warning when every interface
-    listens). ``client_timeout``:
+    listens).
+
+    Protection: requests must name this machine in their ``Host`` header (the bound address,
+    ``localhost``, the machine's names and the address the request came in on), which stops
+    DNS rebinding; on any address but loopback an access ``token`` is required (generated
+    unless given, and part of the logged URL), as Jupyter does: ``/?token=...`` on first load,
+    then a cookie, accepted by the stream and the events too. ``/healthz`` needs no token
+    (it tells frame counts only). ``client_timeout``:
     seconds a client may stop reading before it is dropped. :meth:`close` shuts the server
     down and frees the port."""
 
-    def __init__(self, host="127.0.0.1", port=8080, overlay=None, quality=80, title="edgefer",
-                 client_timeout=10.0):
+    def __init__(self, host: str = "127.0.0.1", port: int = 8080, overlay=None, quality: int = 80,
+                 title: str = "edgefer", client_timeout: float = 10.0, token: Optional[str] = None) -> None:
         self.cv2 = deps.cv2("serving the web page")
         self.host = host
         self.quality = int(quality)
@@ -281,7 +309,10 @@ class WebSink(Sink):
                                "free one)" % (host, port, getattr(exc, "strerror", None) or exc))
         self.port = self._server.server_address[1]
         shown = "127.0.0.1" if host in _WILDCARDS else ("[%s]" % host if ":" in host else host)
-        self.url = "http://%s:%d/" % (shown, self.port)
+        self.token = token if token is not None else (None if _loopback(host) else secrets.token_urlsafe(18))
+        self.cookie_name = "edgefer_token_%d" % self.port
+        self._hosts = _own_names(host)
+        self.url = "http://%s:%d/" % (shown, self.port) + ("?token=" + self.token if self.token else "")
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="edgefer-web:%d" % self.port)
         self._thread.daemon = True
@@ -291,6 +322,17 @@ class WebSink(Sink):
                         self.url)
         else:
             log.info("web page at %s", self.url)
+
+    # -- who may look ------------------------------------------------------------------
+    def host_allowed(self, header: Optional[str], local_address: str) -> bool:
+        """Whether a request's ``Host`` header names this machine (no header: HTTP/1.0 tools)."""
+        if header is None:
+            return True
+        name = _host_name(header)
+        return name in self._hosts or name == local_address.lower()
+
+    def token_ok(self, given: Optional[str]) -> bool:
+        return self.token is None or (given is not None and hmac.compare_digest(given, self.token))
 
     # -- the pipeline side -------------------------------------------------------------
     def write(self, result):
@@ -356,6 +398,41 @@ class WebSink(Sink):
                 self._jpeg, self._jpeg_seq = buf.tobytes(), seq
                 self.encoded += 1
             return self._jpeg_seq, self._jpeg
+
+
+def _host_name(header):
+    """``Host`` header -> the name without the port: ``[::1]:8080`` -> ``::1``, ``pi.local:80`` -> ``pi.local``."""
+    name = header.strip().lower()
+    if name.startswith("[") and "]" in name:
+        return name[1:name.index("]")]
+    return name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+
+
+def _loopback(host):
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _own_names(host):
+    """The names a request may use for this machine: the bound address, loopback, the
+    host name, its fully qualified name and their addresses."""
+    names = {"localhost", "127.0.0.1", "::1", host.lower()}
+    for name in (socket.gethostname(), socket.getfqdn()):
+        names.add(name.lower())
+        try:
+            names.update(info[4][0].lower() for info in socket.getaddrinfo(name, None))
+        except OSError:
+            pass
+    return names - set(_WILDCARDS)
+
+
+def _cookie(header, name):
+    if not header:
+        return None
+    try:
+        morsel = SimpleCookie(header).get(name)
+    except CookieError:
+        return None
+    return morsel.value if morsel is not None else None
 
 
 def _html_escape(text):
