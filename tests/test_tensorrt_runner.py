@@ -538,7 +538,7 @@ class Env(object):
     def classifier(self, precision="fp16", **kw):
         kw.setdefault("cache_root", self.root)
         kw.setdefault("input_size", self.size)
-        return tr.TensorRTClassifier(self.onnx, self.sha, precision, **kw)
+        return tr.TensorRTRunner(self.onnx, self.sha, precision, **kw)
 
     def images(self, n, seed=0):
         return np.random.default_rng(seed).normal(size=(n, 3, self.size, self.size)).astype(np.float32)

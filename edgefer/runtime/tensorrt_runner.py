@@ -1,6 +1,6 @@
 """The native TensorRT classifier backend: a bundle's ONNX artifact -> a cached engine -> logits.
 
-``TensorRTClassifier`` gets (or builds) the engine through
+``TensorRTRunner`` gets (or builds) the engine through
 :func:`edgefer.runtime.tensorrt_engine.get_engine` (cached under ``~/.cache/edgefer/engines/``,
 keyed by the artifact's sha256, TensorRT version, compute capability and precision),
 deserializes it, and allocates everything once: one page-locked host buffer and one device
@@ -209,7 +209,7 @@ def _batch_range(inp, batch, where):
 # ----------------------------------------------------------------------------- the backend
 
 
-class TensorRTClassifier(object):
+class TensorRTRunner(object):
     """A classifier backend running a native TensorRT engine built from a bundle artifact.
 
     ``onnx_path`` / ``onnx_sha256`` / ``precision``: the bundle artifact (the engine is built
@@ -426,7 +426,7 @@ class TensorRTClassifier(object):
         )
 
     def __repr__(self):
-        return "<TensorRTClassifier %s%s>" % (self.describe(), " closed" if self._closed else "")
+        return "<TensorRTRunner %s%s>" % (self.describe(), " closed" if self._closed else "")
 
     def _release(self):
         io, self._io = self._io, None
