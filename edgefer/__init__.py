@@ -21,6 +21,7 @@ _LAZY = {
     "open_source": ("edgefer.runtime.sources", "open_source"),
     "open_sinks": ("edgefer.runtime.sinks", "open_sinks"),
     "Bundle": ("edgefer.bundle", "Bundle"),
+    "EdgeferError": ("edgefer.errors", "EdgeferError"),
 }
 
 __all__ = ["__version__"] + sorted(_LAZY)

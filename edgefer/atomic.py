@@ -9,6 +9,25 @@ import os
 import tempfile
 
 
+def umask_mode(folder=False):
+    """The permissions a new file (or folder) gets from the user's umask: ``mkstemp`` and
+    ``mkdtemp`` make them 0600 / 0700, which a service user could not read."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return (0o777 if folder else 0o666) & ~mask
+
+
+def temp_beside(path):
+    """A new hidden temporary file in ``path``'s folder that keeps its extension (writers such
+    as OpenCV pick the format by extension), with the umask's permissions."""
+    folder = os.path.dirname(os.path.abspath(path))
+    base, ext = os.path.splitext(os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + base + ".", suffix=".tmp" + ext, dir=folder)
+    os.close(fd)
+    os.chmod(tmp, umask_mode())
+    return tmp
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path``; on success it is renamed onto ``path``.
@@ -18,9 +37,7 @@ def atomic_path(path):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    base, ext = os.path.splitext(os.path.basename(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + base + ".", suffix=".tmp" + ext, dir=folder)
-    os.close(fd)
+    tmp = temp_beside(path)
     try:
         yield tmp
         with open(tmp, "rb+") as f:

@@ -8,7 +8,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EdgeferError
+from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED, EdgeferError, Terminated, terminate_as_interrupt
 from .runtime.classifier import BACKEND_CHOICES
 from .runtime.detectors import DETECTORS
 
@@ -17,14 +17,18 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 class _Group(click.Group):
     def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except EdgeferError as exc:
-            click.echo("error: %s" % exc, err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+        with terminate_as_interrupt():
+            try:
+                return super().invoke(ctx)
+            except EdgeferError as exc:
+                click.echo("error: %s" % exc, err=True)
+                sys.exit(exc.exit_code)
+            except Terminated:
+                click.echo("terminated", err=True)
+                sys.exit(EXIT_TERMINATED)
+            except KeyboardInterrupt:
+                click.echo("interrupted", err=True)
+                sys.exit(EXIT_INTERRUPTED)
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
@@ -39,7 +43,8 @@ def main():
 
     \b
     Exit codes: 0 ok, 1 internal error, 2 bad usage or input, 3 missing dependency,
-    130 interrupted (Ctrl-C; work written so far stays usable).
+    130 interrupted (Ctrl-C), 143 terminated (SIGTERM, as systemd stops a service); work
+    written so far stays usable in both.
     """
 
 

@@ -11,19 +11,47 @@ Exit codes (documented in the README and in ``edgefer --help``):
 * 2 — bad usage or bad input (wrong flag, missing or malformed file)
 * 3 — a missing optional dependency (e.g. torch on a device, OpenCV)
 * 130 — interrupted with Ctrl-C (work written so far is kept and usable)
+* 143 — terminated by SIGTERM (how systemd and ``docker stop`` end a service): handled as
+  Ctrl-C is, so outputs are finalized the same way
 """
+
+import contextlib
+import signal
+import threading
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_MISSING_DEPENDENCY = 3
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 class EdgeferError(Exception):
     """An error in the user's input, reported as one line without a traceback."""
 
     exit_code = EXIT_USAGE
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C's KeyboardInterrupt would be, so the same clean-up runs."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt():
+    """While the block runs (in the main thread), SIGTERM raises :class:`Terminated`."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class DataFormatError(EdgeferError):

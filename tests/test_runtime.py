@@ -495,3 +495,49 @@ def test_stream_callbacks_and_stop_from_another_thread(pipe, tmp_path):
     assert seen == sorted(seen)
     kinds = [e.kind for e in events]
     assert kinds[0] == Event.APPEARED and kinds[-1] == Event.LOST and kinds.count(Event.APPEARED) == 1
+
+
+def test_a_closed_pipeline_says_so(tmp_path):
+    """API edges: a closed Pipeline raises edgefer.EdgeferError (not AttributeError) with the
+    message the CLI would print."""
+    import edgefer
+    from edgefer.runtime.pipeline import Pipeline
+
+    pipe = Pipeline()
+    frame = np.zeros((120, 160, 3), np.uint8)
+    assert pipe.process(frame).faces == []
+    pipe.close()
+    pipe.close()  # twice is fine
+    for call in (lambda: pipe.process(frame), lambda: next(pipe.stream([frame]))):
+        with pytest.raises(edgefer.EdgeferError, match="this Pipeline is closed"):
+            call()
+
+
+def test_sigterm_ends_a_run_like_ctrl_c_with_its_outputs_finalized(tmp_path):
+    """systemd stops a kiosk with SIGTERM: the run ends as on Ctrl-C, the video and the JSON
+    lines hold every frame processed, no temporary file is left, and the exit code is 143."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    video = str(tmp_path / "long.avi")
+    n = _video(video, [("facerec_obama.jpg", 1500)])
+    out, ann = str(tmp_path / "out.jsonl"), str(tmp_path / "ann.mp4")
+    p = subprocess.Popen([sys.executable, "-m", "edgefer", "run", "--source", video, "--json", out, "--save", ann,
+                          "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not os.path.exists(out) or os.path.getsize(out) < 20000):
+        time.sleep(0.2)
+    p.send_signal(signal.SIGTERM)
+    stdout, stderr = p.communicate(timeout=60)
+    assert p.returncode == 143 and stderr.strip().splitlines()[-1] == "terminated", stderr
+    assert "Traceback" not in stderr
+    lines = open(out).read().splitlines()
+    assert 0 < len(lines) < n and [json.loads(line)["frame"] for line in lines] == list(range(len(lines)))
+    cap = cv2.VideoCapture(ann)
+    # the signal may land between the two sinks' writes of one frame
+    assert 0 <= int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) - len(lines) <= 1
+    assert sorted(os.listdir(str(tmp_path))) == ["ann.mp4", "long.avi", "out.jsonl"]

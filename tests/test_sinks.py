@@ -602,3 +602,19 @@ def test_web_sink_mjpeg_stream_and_events(small):
         assert records[1]["frame"] > records[0]["frame"] and records[0]["faces"][0]["label"] == "happy"
         schema_validator().validate(records[1])
         conn.close()
+
+
+def test_outputs_get_the_umask_permissions_not_mkstemp_0600(small, tmp_path):
+    """A service user (a kiosk's systemd unit) must be able to read what edgefer writes."""
+    from edgefer import atomic
+
+    old = os.umask(0o022)
+    try:
+        img, video, data = str(tmp_path / "a.jpg"), str(tmp_path / "v.avi"), str(tmp_path / "d.json")
+        with sinks.open_sinks([img, video]) as group:
+            group.write(make_result(small))
+        atomic.write_json(data, {"a": 1})
+        for f in (img, video, data):
+            assert os.stat(f).st_mode & 0o777 == 0o644, f
+    finally:
+        os.umask(old)

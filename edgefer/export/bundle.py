@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 
-from ..atomic import write_json
+from ..atomic import umask_mode, write_json
 from ..bundle import MANIFEST, SCHEMA_VERSION, sha256_file
 
 
@@ -21,6 +21,7 @@ def write(path, manifest, files):
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="." + os.path.basename(path) + ".partial-", dir=parent)
+    os.chmod(tmp, umask_mode(folder=True))  # mkdtemp's 0700 would hide the bundle from a service user
     try:
         for name, src in files.items():
             shutil.copyfile(src, os.path.join(tmp, name))

@@ -80,6 +80,11 @@ class Pipeline(object):
         self._stop = threading.Event()
         self._source = None
         self._index = 0
+        self._closed = False
+
+    def _check_open(self):
+        if self._closed:
+            raise EdgeferError("this Pipeline is closed (close() was called): make a new one")
 
     def describe(self) -> str:
         """One line: the detector and the classifier (model, artifact, backend)."""
@@ -132,6 +137,7 @@ class Pipeline(object):
         """Detect, classify and track the faces of one frame (BGR, grayscale or BGRA uint8).
         Successive calls form a stream: ids and smoothing carry over (``reset()`` to start
         afresh)."""
+        self._check_open()
         frame = image if isinstance(image, Frame) else Frame(
             np.asarray(image), self._index, time.time() if timestamp is None else timestamp)
         self._index = frame.index + 1
@@ -164,6 +170,7 @@ class Pipeline(object):
         and a half-written video is dropped if the stream fails."""
         from .sources import STILLS
 
+        self._check_open()
         owned = not hasattr(source, "read")
         src = open_prefetched(source, prefetch, **source_options) if owned else source
         self._source = src
@@ -230,7 +237,8 @@ class Pipeline(object):
             src.close()  # unblocks a read() waiting on a camera
 
     def close(self) -> None:
-        """Stop, and release the models."""
+        """Stop, and release the models; the pipeline cannot be used afterwards."""
+        self._closed = True
         self.stop()
         self.classifier.close()
         self.detector.close()

@@ -32,7 +32,6 @@ import logging
 import os
 import re
 import sys
-import tempfile
 from collections import namedtuple
 from typing import Any, List, Optional, Sequence, Union
 from urllib.parse import parse_qs
@@ -40,6 +39,7 @@ from urllib.parse import parse_qs
 import numpy as np
 
 from .. import deps
+from ..atomic import temp_beside
 from ..errors import EdgeferError
 from ..registry import Registry
 from .overlay import Overlay
@@ -242,16 +242,6 @@ class WindowSink(Sink):
                 pass
 
 
-def _temp_beside(path):
-    """A hidden temporary file name in ``path``'s folder that keeps its extension (OpenCV
-    picks the container and the image format by extension)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    base, ext = os.path.splitext(os.path.basename(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + base + ".", suffix=".tmp" + ext, dir=folder)
-    os.close(fd)
-    return tmp
-
-
 def _remove(path):
     try:
         os.remove(path)
@@ -308,7 +298,7 @@ class VideoFileSink(Sink):
         h, w = shape[:2]
         size = (max(2, w - w % 2), max(2, h - h % 2))
         try:
-            tmp = _temp_beside(self.path)
+            tmp = temp_beside(self.path)
         except OSError as exc:
             raise EdgeferError("cannot write video %s: %s" % (self.path, exc.strerror or exc))
         writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*self.fourcc), float(fps), size)
@@ -443,7 +433,7 @@ class ImageFileSink(Sink):
         tmp = None
         try:
             os.makedirs(os.path.dirname(os.path.abspath(name)), exist_ok=True)
-            tmp = _temp_beside(name)
+            tmp = temp_beside(name)
             with open(tmp, "wb") as f:
                 f.write(buf.tobytes())
                 if not self.folder:
