@@ -1,13 +1,15 @@
 """The ``edgefer`` command line (click). Start-up imports no torch, timm or OpenCV:
 each command imports what it needs when it runs."""
 
+import contextlib
+import logging
 import os
 import re
 import sys
 
 import click
 
-from . import __version__
+from . import __version__, progress
 from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED, EdgeferError, Terminated, terminate_as_interrupt
 from .runtime.classifier import BACKEND_CHOICES
 from .runtime.detectors import DETECTORS
@@ -17,7 +19,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 class _Group(click.Group):
     def invoke(self, ctx):
-        with terminate_as_interrupt():
+        with terminate_as_interrupt(), _voice():
             try:
                 return super().invoke(ctx)
             except EdgeferError as exc:
@@ -29,6 +31,66 @@ class _Group(click.Group):
             except KeyboardInterrupt:
                 click.echo("interrupted", err=True)
                 sys.exit(EXIT_INTERRUPTED)
+
+
+log = logging.getLogger(__name__)
+
+
+class _LineHandler(logging.Handler):
+    """The library's messages on the command line: one line each on stderr, written with
+    ``tqdm.write`` so that a progress bar being drawn is not broken; a warning or an error
+    says so (``warning: ...``)."""
+
+    def emit(self, record):
+        try:
+            from tqdm import tqdm
+
+            prefix = "error: " if record.levelno >= logging.ERROR else (
+                "warning: " if record.levelno >= logging.WARNING else "")
+            tqdm.write(prefix + record.getMessage(), file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging's own way of reporting a broken handler
+            self.handleError(record)
+
+
+def _tqdm_bar(total=None, desc="", unit="it"):
+    """The command line's progress bars (:mod:`edgefer.progress` factory): tqdm on stderr,
+    taken down when done."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True, file=sys.stderr)
+
+
+_HANDLERS = []  # the handlers _voice installed, for _quiet
+
+
+@contextlib.contextmanager
+def _voice():
+    """What a command runs with (ARCHITECTURE.md, "Messages and progress"): the ``edgefer``
+    logger's INFO and above through :class:`_LineHandler` (not also through the root
+    logger's handlers), and tqdm bars as the progress hook; both taken back afterwards."""
+    logger = logging.getLogger("edgefer")
+    handler = _LineHandler(logging.INFO)
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    _HANDLERS.append(handler)
+    try:
+        with progress.using(_tqdm_bar):
+            yield
+    finally:
+        _HANDLERS.remove(handler)
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+def _quiet(messages=True):
+    """A command's ``--quiet``: no progress bars; with ``messages``, warnings and errors only."""
+    progress.use(None)
+    if messages:
+        for h in _HANDLERS:
+            h.setLevel(logging.WARNING)
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
@@ -142,6 +204,8 @@ Examples:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def train_cmd(ctx, resume, quiet, data, **opts):
+    if quiet:
+        _quiet(messages=False)  # train's --quiet: no bar; the run's lines stay
     _host_stack("training")
     from .train import checkpoint
     from .train.loop import TrainConfig, train
@@ -422,6 +486,8 @@ Examples:
 @click.option("--width", default=None, type=int, help="Camera capture width.")
 @click.option("--height", default=None, type=int, help="Camera capture height.")
 @click.option("--fps", default=None, type=float, help="Camera capture rate (also the timestamps of image folders).")
+@click.option("--open-timeout", default=20.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds a camera or stream may take to open and give its first frame.")
 @click.option("--score-threshold", default=0.6, show_default=True, type=float, help="Detector score threshold.")
 @click.option("--min-face", default=0, type=int, help="Ignore faces smaller than N pixels.")
 @click.option("--max-faces", default=0, type=int, help="Keep at most N faces per frame (best scores; 0 = all).")
@@ -432,7 +498,7 @@ Examples:
               help="A face's emotion changes only when another class leads by this much.")
 @click.option("--quiet", is_flag=True, help="No progress line.")
 def run_cmd(camera, sources, track_stills, bundle, detector, detector_model, backend, precision, threads, outputs,
-            show, save, json_out, serve, max_frames, width, height, fps, score_threshold, min_face, max_faces,
+            show, save, json_out, serve, max_frames, width, height, fps, open_timeout, score_threshold, min_face, max_faces,
             smoothing, alpha, hysteresis, quiet):
     from .runtime.pipeline import run_source
     from .runtime.sinks import output_uris
@@ -442,7 +508,7 @@ def run_cmd(camera, sources, track_stills, bundle, detector, detector_model, bac
         summary = run_source(
             _run_source_arg(camera, sources), output_uris(outputs, save, show, json_out, serve), bundle=bundle,
             max_frames=max_frames, progress=progress, track_stills=track_stills,
-            source_options=dict(width=width, height=height, fps=fps), detector=detector,
+            source_options=dict(width=width, height=height, fps=fps, open_timeout=open_timeout), detector=detector,
             detector_model=detector_model, backend=backend, precision=precision, threads=threads,
             score_threshold=score_threshold, min_face=min_face, max_faces=max_faces, smoothing=smoothing,
             alpha=alpha, hysteresis=hysteresis)
@@ -579,10 +645,8 @@ def bench_cmd(bundle, data, labels, ferplus_csv, split, allow_train_split, check
     from . import jsonfile
     from .bench import report, resources
 
-    def log(line):
-        if not quiet:
-            click.echo(line, err=True)
-
+    if quiet:
+        _quiet()
     if from_json:
         doc = jsonfile.read(from_json, "--from-json %s" % from_json)
         if not isinstance(doc, dict) or doc.get("kind") not in ("model", "pipeline") or "rows" not in doc:
@@ -595,7 +659,7 @@ def bench_cmd(bundle, data, labels, ferplus_csv, split, allow_train_split, check
             pinned = resources.pin_cpus(resources.parse_cpus(cpus))
         except (OSError, ValueError) as exc:
             raise EdgeferError("--cpus %s: %s" % (cpus, exc)) from None
-        log("pinned to CPUs %s" % ",".join(map(str, pinned)))
+        log.info("pinned to CPUs %s", ",".join(map(str, pinned)))
     n_cpus = len(resources.usable_cpus())
     thread_list = _list_option(threads, "--threads", int) if threads else ([1, n_cpus] if n_cpus > 1 else [1])
     if warmup < 0 or (duration is None and runs < 1) or (duration is not None and duration <= 0):
@@ -617,7 +681,7 @@ def bench_cmd(bundle, data, labels, ferplus_csv, split, allow_train_split, check
                                  backends=_list_option(backends, "--backend") if backends else ("auto",),
                                  threads=thread_list, max_frames=max_frames, warmup_frames=warmup_frames,
                                  source_options={"width": width, "height": height, "fps": fps},
-                                 max_spread=max_spread, cpus=pinned, log=log)
+                                 max_spread=max_spread, cpus=pinned)
     else:
         if not bundle:
             raise EdgeferError("give a BUNDLE (NAME.edgefer folder), or --pipeline --source SOURCE (see edgefer bench --help)")
@@ -638,7 +702,7 @@ def bench_cmd(bundle, data, labels, ferplus_csv, split, allow_train_split, check
                               allow_train_split=allow_train_split, checkpoint=checkpoint, backends=be,
                               precisions=_list_option(precisions, "--precision") if precisions else None,
                               threads=thread_list, warmup=warmup, runs=runs, duration=duration, throughput_batch=batch,
-                              max_spread=max_spread, pytorch=not no_pytorch, cpus=pinned, log=log)
+                              max_spread=max_spread, pytorch=not no_pytorch, cpus=pinned)
     if out is None:
         bpath = doc["bundle"]["path"].rstrip("/")
         parent = os.path.dirname(bpath)

@@ -616,3 +616,56 @@ def test_no_threads_left_behind():
     after = {t for t in threading.enumerate() if t.name.startswith("edgefer-source") and t.is_alive()}
     assert after <= before
 
+
+
+# -- streams that never answer, files that end early (issue 12, class 8) -----------------------
+
+
+def test_a_stream_that_never_answers_times_out_and_releases_what_it_opens_later():
+    caps = []
+
+    def slow_factory(target, api):  # OpenCV's FFmpeg open, blocked on a peer that never answers
+        time.sleep(1.5)
+        caps.append(FakeCapture())
+        return caps[-1]
+
+    t = time.monotonic()
+    with pytest.raises(EdgeferError) as e:
+        open_source("rtsp://10.255.255.1/stream", capture_factory=slow_factory, open_timeout=0.3)
+    assert time.monotonic() - t < 1.0
+    assert str(e.value).startswith("stream rtsp://10.255.255.1/stream did not start within 0.3 s") \
+        and "--open-timeout" in str(e.value)
+    time.sleep(1.6)
+    assert len(caps) == 1 and caps[0].released  # the abandoned open let go of its capture
+    with pytest.raises(EdgeferError, match="open_timeout"):
+        open_source("rtsp://x/y", open_timeout=0)
+
+
+def test_ctrl_c_is_prompt_while_a_stream_opens():
+    import _thread
+
+    threading.Timer(0.3, _thread.interrupt_main).start()
+    t = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        open_source("rtsp://10.255.255.1/stream", capture_factory=lambda t, a: time.sleep(5) or FakeCapture(),
+                    open_timeout=None)
+    assert time.monotonic() - t < 1.0
+
+
+def test_a_truncated_video_file_warns_with_frames_read_against_declared(tmp_path, caplog):
+    path = str(tmp_path / "cut.avi")
+    _write_video(path, (_numbered_frames(20) * 5)[:100], "MJPG")
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[:len(data) // 2])
+    with open_source(path) as src:
+        n = sum(1 for _ in src)
+    assert 0 < n < 100
+    warned = [r.getMessage() for r in caplog.records if r.name == "edgefer.runtime.sources"]
+    assert warned == ["video file %s ended after %d of the 100 frames its header declares (truncated or damaged?)"
+                      % (path, n)]
+    caplog.clear()
+    whole = str(tmp_path / "whole.avi")
+    _write_video(whole, _numbered_frames(20), "MJPG")
+    with open_source(whole) as src:
+        assert sum(1 for _ in src) == 20
+    assert not [r for r in caplog.records if r.name == "edgefer.runtime.sources"]

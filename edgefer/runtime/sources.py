@@ -65,6 +65,9 @@ GSTREAMER_HINT = ("on a Jetson use JetPack's OpenCV (sudo apt install python3-op
 
 DEFAULT_CSI_SIZE = (1280, 720)
 DEFAULT_CSI_FPS = 30
+# Seconds a live source may take to open and give its first frame (a CSI camera's Argus
+# daemon takes a few; FFmpeg's own limit for a peer that never answers is ~30 s).
+DEFAULT_OPEN_TIMEOUT = 20.0
 
 
 class SkippedImageWarning(UserWarning):
@@ -204,6 +207,8 @@ class VideoFileSource(Source):
         self.fps = float(file_fps) if file_fps and 0 < file_fps < 1000 else fps
         w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
         self.frame_size = (w, h) if w > 0 and h > 0 else None
+        declared = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        self.declared_frames = int(declared) if declared and 0 < declared < 1e9 else None
         self._index = 0
         self._last_ts = None
 
@@ -217,6 +222,7 @@ class VideoFileSource(Source):
                         _reason(exc))
             ok, image = False, None
         if not ok or image is None or image.size == 0:
+            self._warn_if_short()
             self._end()
             return None
         image = to_bgr(image)
@@ -224,6 +230,14 @@ class VideoFileSource(Source):
         self.frame_size = (image.shape[1], image.shape[0])
         self._index += 1
         return frame
+
+    def _warn_if_short(self):
+        """A file that ends well before the frame count its header declares is truncated or
+        damaged: say so instead of ending as if it were complete (a count off by a frame or
+        two is the container's estimate, not damage)."""
+        if self._cap is not None and self.declared_frames and self._index < self.declared_frames - 2:
+            log.warning("%s ended after %d of the %d frames its header declares (truncated or damaged?)",
+                        self.name, self._index, self.declared_frames)
 
     def _timestamp(self):
         ts = None
@@ -429,7 +443,7 @@ class LiveSource(Source):
     join_timeout = 2.0  # seconds close() waits for the reader thread
 
     def __init__(self, uri, name, kind, opener, fps=None, reconnect=True, timeout=None, reconnect_delay=0.5,
-                 reconnect_max_delay=8.0, hint=""):
+                 reconnect_max_delay=8.0, hint="", open_timeout=DEFAULT_OPEN_TIMEOUT):
         Source.__init__(self, uri, name)
         self.kind = kind
         self.timeout = timeout
@@ -444,15 +458,8 @@ class LiveSource(Source):
         self._ended = False
         self._failure = None
         self._index = 0
-        try:
-            backend = opener()
-        except _OpenFailed as exc:
-            raise EdgeferError("%s cannot be opened: %s%s" % (name, exc, hint)) from None
-        except EdgeferError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise EdgeferError("%s cannot be opened: %s%s" % (name, _reason(exc), hint)) from None
-        ok, image, why = self._grab(backend)
+        started = _start_within(lambda: _first_frame(opener, self._grab), open_timeout, name, hint)
+        backend, (ok, image, why) = started
         if not ok:
             _release(backend)
             raise EdgeferError("%s opened but gave no frame: %s%s" % (name, why, hint))
@@ -574,6 +581,53 @@ class LiveSource(Source):
                             "the device when that read returns", self.name, self.join_timeout)
 
 
+def _first_frame(opener, grab):
+    """Open a live source and read its first frame: (backend, (ok, image, why))."""
+    try:
+        backend = opener()
+    except (_OpenFailed, EdgeferError):
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise _OpenFailed(_reason(exc)) from None
+    return backend, grab(backend)
+
+
+def _start_within(start, seconds, name, hint):
+    """``start()`` in a helper thread, waited for in short steps, so that a peer that never
+    answers (OpenCV's FFmpeg open blocks ~30 s in C, deaf to Ctrl-C) costs at most ``seconds``
+    (None: no limit) and Ctrl-C stays prompt. An abandoned start releases what it opened
+    when it returns."""
+    box, done, abandoned = {}, threading.Event(), threading.Event()
+
+    def work():
+        try:
+            box["result"] = start()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            box["error"] = exc
+        done.set()
+        if abandoned.is_set() and "result" in box:
+            _release(box["result"][0])
+
+    threading.Thread(target=work, name="edgefer-open %s" % name, daemon=True).start()
+    deadline = None if seconds is None else time.monotonic() + seconds
+    try:
+        while not done.wait(0.05):
+            if deadline is not None and time.monotonic() > deadline:
+                raise EdgeferError("%s did not start within %g s (open timeout; --open-timeout SECONDS)%s"
+                                   % (name, seconds, hint))
+    except BaseException:
+        abandoned.set()
+        if done.is_set() and "result" in box:
+            _release(box["result"][0])
+        raise
+    if "error" in box:
+        exc = box["error"]
+        if isinstance(exc, _OpenFailed):
+            raise EdgeferError("%s cannot be opened: %s%s" % (name, exc, hint)) from None
+        raise exc
+    return box["result"]
+
+
 # ---------------------------------------------------------------------------------------- openers
 
 def _cv_opener(factory, cv2, target, api, reason, width=None, height=None, fps=None, fourcc=None, camera=False):
@@ -645,7 +699,8 @@ def _sensor_number(scheme, rest, uri):
 # ------------------------------------------------------------------------------------ open_source
 
 def open_source(uri, width=None, height=None, fps=None, reconnect=True, timeout=None, fourcc=None,
-                reconnect_delay=0.5, reconnect_max_delay=8.0, flip_method=0, capture_factory=None):
+                reconnect_delay=0.5, reconnect_max_delay=8.0, flip_method=0, capture_factory=None,
+                open_timeout=DEFAULT_OPEN_TIMEOUT):
     """Open a frame source; see the module docstring for the URI forms.
 
     ``width``/``height``/``fps``: requested capture settings of cameras (USB, csi, picam);
@@ -653,14 +708,16 @@ def open_source(uri, width=None, height=None, fps=None, reconnect=True, timeout=
     frame rate. ``fourcc``: a USB camera's pixel format, e.g. ``"MJPG"`` (faster at high
     resolutions). ``reconnect``: reopen a live source that stops delivering (back-off
     ``reconnect_delay`` doubling up to ``reconnect_max_delay`` seconds); ``timeout``: seconds
-    ``read()`` waits for a live frame before raising :class:`EdgeferError` (None: forever).
+    ``read()`` waits for a live frame before raising :class:`EdgeferError` (None: forever);
+    ``open_timeout``: seconds a live source may take to open and give its first frame (None:
+    no limit; Ctrl-C is prompt meanwhile either way).
     ``flip_method``: ``nvvidconv`` flip for ``csi://``. ``capture_factory(target, api)``: what
     makes an OpenCV-like capture (default ``cv2.VideoCapture``; tests pass fakes). A
     :class:`Source` passed as ``uri`` is returned as is."""
     if isinstance(uri, Source):
         return uri
     width, height, fps, live = _checked_options(width, height, fps, timeout, fourcc, reconnect, reconnect_delay,
-                                                reconnect_max_delay)
+                                                reconnect_max_delay, open_timeout)
     factory = capture_factory or _default_capture_factory
     if isinstance(uri, (list, tuple)):
         return _open_list(uri, fps)
@@ -686,7 +743,8 @@ def open_source(uri, width=None, height=None, fps=None, reconnect=True, timeout=
     return _open_path(uri, text, fps, capture_factory)
 
 
-def _checked_options(width, height, fps, timeout, fourcc, reconnect, reconnect_delay, reconnect_max_delay):
+def _checked_options(width, height, fps, timeout, fourcc, reconnect, reconnect_delay, reconnect_max_delay,
+                     open_timeout=DEFAULT_OPEN_TIMEOUT):
     """``open_source``'s numbers checked: width, height, fps and the options of a live source."""
     width = _positive("width", width)
     height = _positive("height", height)
@@ -697,7 +755,8 @@ def _checked_options(width, height, fps, timeout, fourcc, reconnect, reconnect_d
     if fourcc is not None and (not isinstance(fourcc, str) or len(fourcc) != 4):
         raise EdgeferError("fourcc must be four characters such as 'MJPG', got %r" % (fourcc,))
     live = dict(reconnect=reconnect, timeout=timeout, reconnect_delay=reconnect_delay,
-                reconnect_max_delay=reconnect_max_delay, fps=fps)
+                reconnect_max_delay=reconnect_max_delay, fps=fps,
+                open_timeout=_positive("open_timeout", open_timeout))
     return width, height, fps, live
 
 
