@@ -105,3 +105,49 @@ def test_the_validator_agrees_with_jsonschema_on_the_shipped_manifest():
         jsonschema.validate(m, manifest_schema())
     with pytest.raises(ValueError):
         schema.first_error({}, {"propertyNames": {}})  # a keyword it does not know is not ignored
+
+
+def _paths(obj, prefix=()):
+    """Every (path, value) in a JSON document."""
+    yield prefix, obj
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for k, v in items:
+        for p in _paths(v, prefix + (k,)):
+            yield p
+
+
+def test_fuzzed_manifests_load_or_give_one_clear_error(tmp_path_factory):
+    """Property: a manifest with any one value replaced (or removed) by any JSON value loads,
+    or is refused with one EdgeferError line naming the bundle; never another exception."""
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as st
+
+    base = json.load(open(os.path.join(DEFAULT, "manifest.json")))
+    paths = [p for p, _ in _paths(base) if p]
+    path = str(tmp_path_factory.mktemp("fuzz") / "b.edgefer")
+    shutil.copytree(DEFAULT, path)
+    json_values = st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False)
+                               | st.text(max_size=20), lambda inner: st.lists(inner, max_size=3)
+                               | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=6)
+
+    @hypothesis.settings(max_examples=300, deadline=None, database=None)
+    @hypothesis.given(where=st.sampled_from(paths), value=json_values, remove=st.booleans())
+    def check(where, value, remove):
+        m = json.loads(json.dumps(base))
+        parent = m
+        for k in where[:-1]:
+            parent = parent[k]
+        if remove and isinstance(parent, dict):
+            del parent[where[-1]]
+        else:
+            parent[where[-1]] = value
+        with open(os.path.join(path, "manifest.json"), "w") as f:
+            json.dump(m, f)
+        try:
+            b = Bundle.load(path, verify=False)
+            for a in b.artifacts:
+                b.file(a)
+        except EdgeferError as exc:
+            assert "\n" not in str(exc) and path in str(exc)
+
+    check()

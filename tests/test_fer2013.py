@@ -115,3 +115,76 @@ def test_malformed_ferplus(tmp_path):
            "Training,,0,0,0,0,0,0,0,0,0,10\n")
     ds = FER2013Dataset(csv, labels="ferplus")
     assert ds.ids == ["0"] and ds.targets.tolist() == [0]  # the NF row is dropped
+
+
+# -- the bad-input catalogue of the CSV readers (issue 12, class 5) -------------------------------
+
+BAD_PIXELS = [
+    ("letters", " ".join(["7"] * 2303) + " 7a", "line 2: pixels are not space-separated integers 0-255"),
+    ("overflow", " ".join(["7"] * 2303) + " 99999999999999999999999", "line 2: pixels are not space-separated integers"),
+    ("negative", " ".join(["7"] * 2303) + " -1", "line 2: 2304 pixel values, expected 2304 (48x48) integers 0-255"),
+    ("too bright", " ".join(["7"] * 2303) + " 256", "line 2: 2304 pixel values, expected 2304 (48x48) integers 0-255"),
+    ("float", " ".join(["7"] * 2303) + " 7.5", "line 2: pixels are not space-separated integers"),
+    ("empty", "", "line 2: 0 pixel values"),
+]
+
+
+@pytest.mark.parametrize("what, pixels, message", BAD_PIXELS, ids=[b[0] for b in BAD_PIXELS])
+def test_malformed_pixel_values_name_file_and_line(tmp_path, what, pixels, message):
+    path = _write(tmp_path / "px.csv", "emotion,pixels,Usage\n0,%s,Training\n" % pixels)
+    with pytest.raises(EdgeferError) as e:
+        FER2013Dataset(path)
+    assert str(e.value).startswith(path) and message in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("votes, message", [
+    ("10,0,0,0,0,0,0,0,0,-3", "line 2: vote counts"), ("10,0,0,0,0,0,0,0,0,1e9", "are not integers"),
+    ("10,0,0,0,0,0,0,0,0,5000", "expected integers 0-1000"),
+])
+def test_malformed_ferplus_votes_name_file_and_line(tmp_path, votes, message):
+    csv = _write(tmp_path / "fer2013.csv", "emotion,pixels,Usage\n" + GOOD_ROW)
+    header = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
+    votes_file = _write(tmp_path / "fer2013new.csv", header + "Training,fer0000000.png,%s\n" % votes)
+    with pytest.raises(EdgeferError) as e:
+        FER2013Dataset(csv, labels="ferplus")
+    assert str(e.value).startswith(votes_file) and message in str(e.value)
+
+
+def test_ferplus_votes_that_are_not_text_are_one_clear_error(tmp_path):
+    csv = _write(tmp_path / "fer2013.csv", "emotion,pixels,Usage\n" + GOOD_ROW)
+    (tmp_path / "fer2013new.csv").write_bytes(b"\xff\xfe\x00binary\x00")
+    with pytest.raises(EdgeferError, match="fer2013new.csv: cannot read it as a CSV file"):
+        FER2013Dataset(csv, labels="ferplus")
+
+
+def test_fuzzed_csv_rows_give_data_or_one_clear_error(tmp_path_factory, monkeypatch):
+    """Property: whatever a row holds, the reader returns images or raises EdgeferError with
+    one line naming the file and the line, never another exception."""
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as st
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    monkeypatch.setenv("EDGEFER_CACHE_DIR", str(tmp_path_factory.mktemp("fuzz-cache")))
+    cell = st.one_of(st.text(max_size=12), st.integers(-300, 300).map(str), st.just(" ".join(["7"] * 2304)))
+
+    @hypothesis.settings(max_examples=150, deadline=None, database=None)
+    @hypothesis.given(rows=st.lists(st.lists(cell, min_size=0, max_size=4), min_size=1, max_size=3))
+    def check(rows):
+        import csv as csvlib
+        import io
+
+        buf = io.StringIO()
+        w = csvlib.writer(buf)
+        w.writerow(["emotion", "pixels", "Usage"])
+        w.writerows(rows)
+        path = str(folder / "f.csv")
+        open(path, "w").write(buf.getvalue())
+        from edgefer.data import fer2013
+
+        fer2013._CACHE.clear()
+        try:
+            FER2013Dataset(path)
+        except EdgeferError as exc:
+            assert str(exc).startswith(path) and "\n" not in str(exc)
+
+    check()

@@ -593,3 +593,34 @@ def test_folder_nested_images_and_missing_file(tmp_path):
     os.remove(str(root / "sad" / "000.png"))
     with pytest.raises(EdgeferError, match="000.png"):
         ds.image(3)
+
+
+# -- folder walks and empty classes (issue 12, class 5) -------------------------------------------
+
+
+def test_a_symlink_loop_is_walked_once(tmp_path):
+    root = tmp_path / "faces"
+    for cls in ("happy", "sad"):
+        for k in range(3):
+            write_image(root / cls / ("%d.png" % k), 60 + k)
+    os.symlink("..", str(root / "happy" / "loop"))           # happy/loop -> faces/
+    os.symlink(str(root / "sad"), str(root / "happy" / "also-sad"))  # a second way into sad/
+    ds = FolderDataset(str(root), labels="fer2013")
+    # happy's own 3, and sad's 3 once more through one of the links (which one depends on the
+    # walk order); the loop back to faces/ never repeats a folder
+    assert len(ds) == 6 + 3
+    happy = [os.path.realpath(os.path.join(str(root), i)) for i in ds.ids if i.startswith("happy/")]
+    assert len(happy) == len(set(happy)) == 6
+
+
+def test_an_empty_class_folder_does_not_choose_the_label_set(tmp_path):
+    root = tmp_path / "faces"
+    for cls in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"):
+        write_image(root / cls / "a.png", 80)
+    assert FolderDataset(str(root)).labels.name == "fer2013"
+    os.makedirs(str(root / "contempt"))
+    with pytest.raises(EdgeferError) as e:
+        FolderDataset(str(root))
+    msg = str(e.value)
+    assert str(root / "contempt") in msg and "holds no images" in msg and "ferplus instead of fer2013" in msg
+    assert FolderDataset(str(root), labels="fer2013").labels.name == "fer2013"  # told: fine

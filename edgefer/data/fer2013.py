@@ -84,7 +84,11 @@ def read_fer2013_csv(path):
                     raise DataFormatError("%s line %d: emotion %r is not an integer 0-6" % (path, lineno, row[0])) from None
                 if not 0 <= emo <= 6:
                     raise DataFormatError("%s line %d: emotion %d outside 0-6" % (path, lineno, emo))
-                px = np.array(row[1].split(), dtype=np.int64) if row[1] else np.zeros(0, np.int64)
+                try:
+                    px = np.array(row[1].split(), dtype=np.int64) if row[1] else np.zeros(0, np.int64)
+                except (ValueError, OverflowError):
+                    raise DataFormatError("%s line %d: pixels are not space-separated integers 0-255" % (path, lineno)) \
+                        from None
                 if px.size != _PIXELS or px.min() < 0 or px.max() > 255:
                     raise DataFormatError(
                         "%s line %d: %d pixel values, expected 2304 (48x48) integers 0-255" % (path, lineno, px.size)
@@ -106,6 +110,19 @@ def read_fer2013_csv(path):
     return out
 
 
+def _ferplus_row(path, lineno, row):
+    """One row of fer2013new.csv -> (usage, image name, 10 vote counts), or a clear error."""
+    if len(row) != 12:
+        raise DataFormatError("%s line %d: %d columns, expected 12" % (path, lineno, len(row)))
+    try:
+        v = [int(x) for x in row[2:]]
+    except ValueError:
+        raise DataFormatError("%s line %d: vote counts %r are not integers" % (path, lineno, row[2:])) from None
+    if min(v) < 0 or max(v) > 1000:
+        raise DataFormatError("%s line %d: vote counts %r, expected integers 0-1000" % (path, lineno, row[2:]))
+    return row[0].strip(), row[1].strip(), v
+
+
 def read_ferplus_votes(path, n_rows):
     """Parse fer2013new.csv: (usage list[str], image names list[str], votes int64[N, 10])."""
     if not os.path.isfile(path):
@@ -113,21 +130,19 @@ def read_ferplus_votes(path, n_rows):
             "--labels ferplus needs %s beside the FER2013 CSV (from github.com/microsoft/FERPlus, or pass --ferplus-csv)" % path
         )
     usages, names, votes = [], [], []
-    with open(path, "r", encoding="utf-8", newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None or [h.strip() for h in header] != FERPLUS_HEADER:
-            raise DataFormatError("%s line 1: header %r, expected %s" % (path, header, ",".join(FERPLUS_HEADER)))
-        for lineno, row in enumerate(reader, start=2):
-            if len(row) != 12:
-                raise DataFormatError("%s line %d: %d columns, expected 12" % (path, lineno, len(row)))
-            try:
-                v = [int(x) for x in row[2:]]
-            except ValueError:
-                raise DataFormatError("%s line %d: vote counts %r are not integers" % (path, lineno, row[2:])) from None
-            usages.append(row[0].strip())
-            names.append(row[1].strip())
-            votes.append(v)
+    try:
+        with open(path, "r", encoding="utf-8", newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header is None or [h.strip() for h in header] != FERPLUS_HEADER:
+                raise DataFormatError("%s line 1: header %r, expected %s" % (path, header, ",".join(FERPLUS_HEADER)))
+            for lineno, row in enumerate(reader, start=2):
+                usage, name, v = _ferplus_row(path, lineno, row)
+                usages.append(usage)
+                names.append(name)
+                votes.append(v)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataFormatError("%s: cannot read it as a CSV file: %s" % (path, exc)) from None
     if len(votes) != n_rows:
         raise DataFormatError(
             "%s has %d rows but the FER2013 CSV has %d: row i of one must be row i of the other" % (path, len(votes), n_rows)

@@ -58,20 +58,29 @@ def _image_files(path):
     return sorted(out)
 
 
+def _walk(path):
+    """``os.walk`` that follows links to folders but enters each real folder once: a link
+    loop (``a/b -> ..``) or two links to one folder would repeat its images."""
+    seen = set()
+    for dirpath, dirnames, filenames in os.walk(path, followlinks=True):
+        st = os.stat(dirpath)
+        if (st.st_dev, st.st_ino) in seen:
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirnames[:] = [d for d in dirnames if not _skip(d)]
+        yield dirpath, dirnames, filenames
+
+
 def _has_images(path):
     """Whether ``path`` holds an image file, at any depth (stops at the first)."""
-    for dirpath, dirnames, filenames in os.walk(path, followlinks=True):
-        dirnames[:] = [d for d in dirnames if not _skip(d)]
-        if any(_is_image(f) for f in filenames):
-            return True
-    return False
+    return any(any(_is_image(f) for f in filenames) for _, _, filenames in _walk(path))
 
 
 def _walk_images(path):
     """Paths of all images under ``path``, relative to it with ``/`` separators."""
     out = []
-    for dirpath, dirnames, filenames in os.walk(path, followlinks=True):
-        dirnames[:] = [d for d in dirnames if not _skip(d)]
+    for dirpath, _, filenames in _walk(path):
         rel = os.path.relpath(dirpath, path)
         prefix = "" if rel == os.curdir else rel.replace(os.sep, "/") + "/"
         out.extend(prefix + f for f in filenames if _is_image(f))
@@ -251,17 +260,31 @@ def _layout(root, split):
 def _label_set_and_classes(root, given, split_dirs, split_dir):
     """The label set (``given``, else the one of the classes found over every split, so that
     all splits of a tree share one) and the split's {class folder: class or None}."""
-    found = set()
+    found, folders_of = set(), {}
     for d in split_dirs:
         cls = _classes(d, given)
-        found.update(c for c in cls.values() if c is not None)
+        for name, c in cls.items():
+            if c is not None:
+                found.add(c)
+                folders_of.setdefault(c, []).append(os.path.join(d, name))
         if d == split_dir:
             class_folders = cls
     if given is not None:
         return given, class_folders
+    _refuse_empty_classes(found, folders_of)
     if found:
         return _found_label_set(found), class_folders
     raise EdgeferError("%s has no class folders (expected ROOT/CLASS/*.jpg or ROOT/SPLIT/CLASS/*.jpg)" % root)
+
+
+def _refuse_empty_classes(found, folders_of):
+    """A class whose folders hold no image in any split would still choose the label set
+    (an empty ``contempt/`` turns 7 classes into FER+'s 8): refuse it, naming the folder."""
+    for c in sorted(found):
+        if not any(_has_images(f) for f in folders_of[c]):
+            raise EdgeferError("class folder %s holds no images: add images or remove it (as it is, it makes the label "
+                               "set %s instead of %s), or pass --labels"
+                               % (folders_of[c][0], _found_label_set(found).name, _found_label_set(found - {c}).name))
 
 
 def _samples(split_dir, prefix, class_folders, label_set):
