@@ -4,9 +4,36 @@ A crash or Ctrl-C mid-write leaves the previous file (or none), never a half-wri
 """
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
+
+from .errors import EdgeferError
+
+
+# A full disk, a read-only medium, a quota or a folder we may not write: the user's to fix.
+MEDIUM_ERRORS = (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT)
+
+
+def _write_error(path, exc):
+    return EdgeferError("cannot write %s: %s (any previous version of it is kept)"
+                        % (path, exc.strerror or exc))
+
+
+def check_writable(folder, what):
+    """Make ``folder`` if needed and prove a file can be written in it, before any work
+    starts: a clear error naming ``what`` (the flag) otherwise."""
+    folder = os.fspath(folder) or "."
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise EdgeferError("%s %s: cannot write there (a file, not a folder)" % (what, folder))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".edgefer-write-check-", dir=folder)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as exc:
+        raise EdgeferError("%s %s: cannot write there (%s)" % (what, folder, exc.strerror or exc)) from None
 
 
 def umask_mode(folder=False):
@@ -37,15 +64,20 @@ def atomic_path(path):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    tmp = temp_beside(path)
+    try:
+        tmp = temp_beside(path)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
     try:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.remove(tmp)
+        if isinstance(exc, OSError) and exc.errno in MEDIUM_ERRORS:
+            raise _write_error(path, exc) from None
         raise
 
 

@@ -264,12 +264,15 @@ def open_prefetched(source: Any, prefetch: int = 4, **source_options):
 def run_source(source: Any, outputs: Sequence[Any] = (), bundle: str = "default", max_frames: Optional[int] = None,
                progress: Optional[Callable[[FrameResult], None]] = None, track_stills: bool = False,
                source_options: Optional[dict] = None, **pipeline_options) -> "RunSummary":
-    """What ``edgefer run`` does: open ``source`` first (a missing file or an absent camera is
-    reported before any model loads), then a :class:`Pipeline` (``pipeline_options``), log
+    """What ``edgefer run`` does: check the outputs' locations and open ``source`` first (a
+    missing file, an absent camera or an unwritable output is reported before any model loads), then a :class:`Pipeline` (``pipeline_options``), log
     what it runs, stream every frame to ``outputs`` (URIs or sinks, see :meth:`Pipeline.stream`)
     and close everything. Returns the :class:`RunSummary`."""
     if max_frames is not None and max_frames < 1:
         raise EdgeferError("--max-frames %d: expected >= 1" % max_frames)
+    from .sinks import check_outputs
+
+    check_outputs(outputs)
     src = open_prefetched(source, **(source_options or {}))
     try:
         with Pipeline(bundle, **pipeline_options) as pipe:

@@ -39,7 +39,7 @@ from urllib.parse import parse_qs
 import numpy as np
 
 from .. import deps
-from ..atomic import temp_beside
+from ..atomic import check_writable, temp_beside
 from ..errors import EdgeferError
 from ..registry import Registry
 from .overlay import Overlay
@@ -277,11 +277,7 @@ class VideoFileSink(Sink):
             raise EdgeferError("video output %s: fps must be > 0, not %r" % (self.path, fps))
         if fourcc is not None and len(fourcc) != 4:
             raise EdgeferError("video output %s: a fourcc has 4 characters, not %r" % (self.path, fourcc))
-        folder = os.path.dirname(os.path.abspath(self.path))
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as exc:
-            raise EdgeferError("cannot write video %s: %s" % (self.path, exc.strerror or exc))
+        check_writable(os.path.dirname(os.path.abspath(self.path)), "video output")
         self.fourcc = fourcc or VIDEO_FOURCC[ext]
         self.fps = None if fps is None else float(fps)
         self._fps_option = self.fps
@@ -416,6 +412,7 @@ class ImageFileSink(Sink):
             except (TypeError, ValueError):
                 raise EdgeferError("image file pattern %r needs one %%d for the frame number, e.g. frame_%%06d.jpg"
                                    % (pattern,))
+        check_writable(self.path if self.folder else os.path.dirname(os.path.abspath(self.path)), "image output")
         self.pattern = pattern
         self.ext = ext
         self.quality = int(quality)
@@ -593,6 +590,17 @@ def output_uris(outputs: Sequence[str] = (), save: Sequence[str] = (), show: boo
     if serve:
         uris.append("web://" + (serve if ":" in serve else "127.0.0.1:" + serve))
     return uris
+
+
+def check_outputs(specs: Sequence[Any]) -> None:
+    """Parse every output URI and prove each file output's folder writable, before any work."""
+    for spec in specs:
+        if isinstance(spec, (str, os.PathLike)):
+            uri = parse_output(os.fspath(spec))
+            if uri.scheme in ("video", "image", "jsonl") and uri.target != "-":
+                folder = uri.target if uri.scheme == "image" and _is_folder_spec(uri.target) else \
+                    os.path.dirname(os.path.abspath(uri.target))
+                check_writable(folder, "output %s:" % uri.spec)
 
 
 def make_sink(spec: Any, overlay: Union[Overlay, None, bool] = None, video_fps: Optional[float] = None) -> Sink:

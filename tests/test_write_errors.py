@@ -1,0 +1,55 @@
+"""Outputs that cannot be written: checked before the work, and a full disk or a read-only
+medium met during it is one line (exit 2) that keeps the previous good file (issue 12, class 4)."""
+
+import errno
+import os
+
+import pytest
+
+from conftest import run_cli
+from edgefer import atomic
+from edgefer.errors import EdgeferError
+
+
+def test_a_location_that_cannot_hold_files_is_refused_before_any_work(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(EdgeferError) as e:
+        atomic.check_writable(str(blocker / "out"), "--out")
+    assert str(e.value).startswith("--out %s: cannot write there" % (blocker / "out"))
+    # the command line says so at once, before a model loads or a frame is read
+    cv2 = pytest.importorskip("cv2")
+    import numpy as np
+
+    photo = str(tmp_path / "photo.jpg")
+    cv2.imwrite(photo, np.full((64, 64, 3), 128, np.uint8))
+    for out in (str(blocker / "x.jpg"), str(blocker / "x.mp4"), str(blocker / "lines.jsonl"), str(blocker) + "/frames/"):
+        p = run_cli("run", "--source", photo, "--output", out, timeout=120)
+        assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+        folder = os.path.dirname(out) if not out.endswith("/") else out
+        why = "a file, not a folder" if folder == str(blocker) else "Not a directory"
+        assert p.stderr.strip() == "error: output %s: %s: cannot write there (%s)" % (out, folder, why), p.stderr
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EDQUOT])
+def test_a_full_or_read_only_medium_mid_write_keeps_the_previous_file(tmp_path, monkeypatch, code):
+    path = str(tmp_path / "report.json")
+    atomic.write_json(path, {"good": True})
+
+    def failing_fsync(fd):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(atomic.os, "fsync", failing_fsync)
+    with pytest.raises(EdgeferError) as e:
+        atomic.write_json(path, {"good": False})
+    assert str(e.value) == "cannot write %s: %s (any previous version of it is kept)" % (path, os.strerror(code))
+    assert e.value.exit_code == 2
+    assert open(path).read().strip().endswith("}") and '"good": true' in open(path).read()
+    assert os.listdir(str(tmp_path)) == ["report.json"]  # no temporary file left behind
+
+
+def test_other_os_errors_are_not_disguised_as_bad_input(tmp_path, monkeypatch):
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
+    with pytest.raises(OSError) as e:
+        atomic.write_json(str(tmp_path / "x.json"), {})
+    assert not isinstance(e.value, EdgeferError)
