@@ -73,14 +73,42 @@ def load(path, map_location="cpu"):
     if ckpt.get("format_version", 0) > FORMAT_VERSION:
         raise EdgeferError("%s has checkpoint format %s; this edgefer reads up to %d: upgrade edgefer"
                            % (path, ckpt.get("format_version"), FORMAT_VERSION))
+    problem = _problem(ckpt, torch)
+    if problem:
+        raise EdgeferError("checkpoint %s: %s (a damaged or edited file: use the run's other checkpoint, or train again)"
+                           % (path, problem))
     ckpt["path"] = path
     return ckpt
 
 
+def _problem(ckpt, torch):
+    """What is wrong with a checkpoint's structure (before seconds of work are spent on it), or None."""
+    for key, kind in (("model", dict), ("state_dict", dict), ("labels", dict), ("preprocess", dict)):
+        if not isinstance(ckpt.get(key), kind):
+            return "'%s' is missing or not a %s" % (key, kind.__name__)
+    model, names = ckpt["model"], ckpt["labels"].get("names")
+    if not isinstance(model.get("arch"), str) or not isinstance(model.get("num_classes"), int):
+        return "model needs 'arch' (a name) and 'num_classes' (an integer)"
+    if not isinstance(names, list) or len(names) != model["num_classes"]:
+        return "labels.names has %s names but the model has %d classes" % (
+            len(names) if isinstance(names, list) else "no", model["num_classes"])
+    bad = [k for k, v in ckpt["state_dict"].items() if not isinstance(v, torch.Tensor)]
+    if bad or not ckpt["state_dict"]:
+        return "state_dict holds %s" % ("no tensors" if not bad else "a non-tensor at %r" % bad[0])
+    return None
+
+
 def build_model(ckpt):
-    """The network of a checkpoint, weights loaded, in eval mode."""
+    """The network of a checkpoint, weights loaded, in eval mode; weights that do not fit
+    the architecture (a missing or extra tensor, another shape) give one clear line."""
     from .models import create_from_config
 
     model = create_from_config(ckpt["model"])
-    model.load_state_dict(ckpt["state_dict"])
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:
+        first = [line.strip() for line in str(exc).splitlines() if line.strip()][1:2] or [str(exc)[:200]]
+        raise EdgeferError("checkpoint %s: its weights do not fit %s with %d classes: %s"
+                           % (ckpt.get("path", "?"), ckpt["model"]["arch"], ckpt["model"]["num_classes"],
+                              first[0][:300])) from None
     return model.eval()
