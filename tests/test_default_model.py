@@ -95,3 +95,42 @@ def test_pipeline_without_a_bundle_uses_the_shipped_model(shipped):
                   "print(r.faces[0].emotion)\n" % (SAMPLE, DEFAULT))
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.strip() in shipped.labels
+
+
+# -- the second shipped bundle: the same recipe on FER+ (majority labels, 8 classes) -----------
+
+FERPLUS = os.path.join(ROOT, "edgefer", "bundles", "ferplus.edgefer")
+
+
+def test_the_ferplus_bundle_verifies_and_records_ferplus_publictest():
+    from edgefer.bundle import Bundle
+
+    b = Bundle.load(FERPLUS, verify=True)
+    assert b.manifest["model"]["label_protocol"] == "ferplus" and len(b.labels) == 8 and "contempt" in b.labels
+    assert {(a["precision"], a["target"]) for a in b.artifacts} == {("int8", "cpu"), ("int8", "tensorrt")}
+    for a in b.artifacts:
+        acc = a["accuracy"]
+        # FER+ PublicTest under the majority protocol: 3,199 of the 3,589 rows have a majority emotion
+        assert acc["split"] == "PublicTest" and acc["label_protocol"] == "ferplus" and acc["images"] == 3199
+        assert acc["top1"] >= 0.85
+
+
+def test_eval_of_the_ferplus_bundle_reproduces_its_manifest(fer_csv, tmp_path):
+    from edgefer.bundle import Bundle
+
+    p = _no_torch("sys.argv = ['edgefer', 'eval', %r, '--data', %r, '--labels', 'ferplus', '--split', 'PublicTest', "
+                  "'--out', %r]\nfrom edgefer.cli import main\nmain()\n" % (FERPLUS, FER_CSV, str(tmp_path)),
+                  timeout=1200)
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows = {r["artifact"] if "artifact" in r else r["file"]: r for r in json.load(open(tmp_path / "summary.json"))}
+    for a in Bundle.load(FERPLUS, verify=False).artifacts:
+        assert rows[a["file"]]["top1"] == pytest.approx(a["accuracy"]["top1"], abs=1e-12), a["file"]
+
+
+def test_run_with_the_ferplus_bundle_by_name(tmp_path):
+    js = str(tmp_path / "out.jsonl")
+    p = _no_torch("sys.argv = ['edgefer', 'run', '--source', %r, '--bundle', 'ferplus', '--json', %r, '--quiet']\n"
+                  "from edgefer.cli import main\nmain()\n" % (SAMPLE, js))
+    assert p.returncode == 0, p.stderr[-2000:]
+    face = json.loads(open(js).readline())["faces"][0]
+    assert len(face["probs"]) == 8 and "contempt" in face["probs"] and face["label"] == "happy"

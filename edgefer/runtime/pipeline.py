@@ -20,7 +20,7 @@ import os
 import threading
 import time
 
-from typing import Any, Callable, Iterator, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -39,14 +39,24 @@ CALLBACK_KINDS = ("result", "event", Event.APPEARED, Event.EMOTION_CHANGED, Even
 DEFAULT_BUNDLE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bundles")
 
 
+def shipped_bundles() -> List[str]:
+    """The names of the bundles shipped in the package (``default``, ``ferplus``, ...)."""
+    if not os.path.isdir(DEFAULT_BUNDLE_DIR):
+        return []
+    return sorted(n[:-len(".edgefer")] for n in os.listdir(DEFAULT_BUNDLE_DIR) if n.endswith(".edgefer"))
+
+
 def resolve_bundle(bundle: Optional[str]) -> str:
-    """``"default"``/None -> the bundle shipped in the package; anything else is a path."""
-    if bundle is None or bundle == "default":
-        path = os.path.join(DEFAULT_BUNDLE_DIR, "default.edgefer")
-        if os.path.isdir(path):
-            return path
+    """``"default"``/None -> the bundle shipped in the package; the name of another shipped
+    bundle (``"ferplus"``) -> that one; anything else is a path."""
+    name = "default" if bundle is None else bundle
+    shipped = os.path.join(DEFAULT_BUNDLE_DIR, "%s.edgefer" % name)
+    if os.sep not in name and "/" not in name and not name.endswith(".edgefer") and os.path.isdir(shipped) \
+            and not os.path.exists(name):
+        return shipped
+    if name == "default":
         raise EdgeferError("the default model is missing from this install (%s): reinstall edgefer, or pass --bundle "
-                           "PATH (a NAME.edgefer folder made by `edgefer export CHECKPOINT --int8`)" % path)
+                           "PATH (a NAME.edgefer folder made by `edgefer export CHECKPOINT --int8`)" % shipped)
     return bundle
 
 
