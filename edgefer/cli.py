@@ -159,46 +159,46 @@ Examples:
 @click.option("--labels", default="", metavar="PROTOCOL", help="Label protocol (default: the data set's own).")
 @click.option("--ferplus-csv", default="", type=click.Path(dir_okay=False), help="FER+ votes file for --labels ferplus.")
 @click.option("--split", "train_split", default="", help="Training split (default: the data set's, e.g. Training).")
-@click.option("--val-fraction", default=0.1, show_default=True, type=float, help="Validation slice of the training split.")
-@click.option("--train-limit", default=0, type=int, help="Train on a stratified subset of N images (quick runs).")
+@click.option("--val-fraction", default=0.1, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Validation slice of the training split.")
+@click.option("--train-limit", default=0, type=click.IntRange(min=0), help="Train on a stratified subset of N images (quick runs).")
 @click.option("--out", default="runs/edgefer", show_default=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--arch", default="efficientvit_m5", show_default=True,
               help="efficientvit_m5, efficientnet_b0_attn, or any timm model name.")
-@click.option("--img-size", default=None, type=int, help="Square input size in pixels, 48-224 (recipe: efficientvit_m5 64, efficientnet_lite0 96).")
+@click.option("--img-size", default=None, type=click.IntRange(min=48, max=224), help="Square input size in pixels, 48-224 (recipe: efficientvit_m5 64, efficientnet_lite0 96).")
 @click.option("--color", default="gray3", show_default=True, type=click.Choice(["gray3", "rgb"]),
               help="gray3: grayscale replicated to 3 channels; rgb: colour input.")
 @click.option("--pretrained", is_flag=True, help="Start from timm's ImageNet weights (downloads; needs internet).")
 @click.option("--weights", default=None, help="Start from local weights: a state dict FILE (timm's or "
               "EfficientNet-PyTorch's names), 'imagenet' (a pip package's: efficientnet_lite0) or 'none' "
               "(recipe: imagenet for efficientnet_lite0, none otherwise).")
-@click.option("--drop-rate", default=-1.0, type=float, help="Dropout before the head (default per architecture).")
-@click.option("--epochs", default=None, type=int, help="Epochs (recipe: efficientvit_m5 26, efficientnet_lite0 10).")
-@click.option("--batch-size", default=None, type=int, help="Global batch, split across processes (recipe: 64).")
+@click.option("--drop-rate", default=-1.0, type=click.FloatRange(-1, 1, max_open=True), help="Dropout before the head (default per architecture).")
+@click.option("--epochs", default=None, type=click.IntRange(min=1), help="Epochs (recipe: efficientvit_m5 26, efficientnet_lite0 10).")
+@click.option("--batch-size", default=None, type=click.IntRange(min=1, max=65536), help="Global batch, split across processes (recipe: 64).")
 @click.option("--optimizer", default=None, type=click.Choice(["adamw", "adam", "sgd"]),
               help="Recipe: adamw; sgd uses Nesterov momentum 0.9.")
-@click.option("--lr", default=None, type=float, help="Learning rate (recipe: 2e-3, efficientnet_lite0 1e-3; 0: the optimizer's default, adamw 2e-3, adam 1e-3, sgd 0.05).")
-@click.option("--weight-decay", default=None, type=float, help="Recipe: 0.05; < 0: the optimizer's default (adamw 0.05, adam 0, sgd 5e-4).")
+@click.option("--lr", default=None, type=click.FloatRange(min=0), help="Learning rate (recipe: 2e-3, efficientnet_lite0 1e-3; 0: the optimizer's default, adamw 2e-3, adam 1e-3, sgd 0.05).")
+@click.option("--weight-decay", default=None, type=click.FloatRange(-1, 1), help="Recipe: 0.05; < 0: the optimizer's default (adamw 0.05, adam 0, sgd 5e-4).")
 @click.option("--schedule", default=None, type=click.Choice(["cosine", "step", "plateau", "constant"]),
               help="cosine (per step, warm-up), step (x gamma every --step-epochs), plateau (on val loss).")
-@click.option("--warmup-epochs", default=None, type=float, help="Linear warm-up of the cosine schedule (recipe: 2, efficientnet_lite0 1).")
-@click.option("--step-epochs", default=10, show_default=True, type=int)
-@click.option("--gamma", default=0.1, show_default=True, type=float)
-@click.option("--patience", default=None, type=int, help="Early stopping on val loss after N epochs without a gain; 0 off (recipe: 0).")
+@click.option("--warmup-epochs", default=None, type=click.FloatRange(min=0), help="Linear warm-up of the cosine schedule (recipe: 2, efficientnet_lite0 1).")
+@click.option("--step-epochs", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--gamma", default=0.1, show_default=True, type=click.FloatRange(0, 1, min_open=True))
+@click.option("--patience", default=None, type=click.IntRange(min=0), help="Early stopping on val loss after N epochs without a gain; 0 off (recipe: 0).")
 @click.option("--class-weights", default=None, type=click.Choice(["none", "balanced", "sqrt"]),
               help="Class-weighted cross-entropy from the training counts (recipe: none).")
-@click.option("--label-smoothing", default=None, type=float, help="Recipe: 0.1.")
-@click.option("--mixup", default=None, type=float, help="Mixup alpha; 0 off (recipe: 0; < 0: 0.2 with --augment effnet, else 0).")
+@click.option("--label-smoothing", default=None, type=click.FloatRange(0, 1, max_open=True), help="Recipe: 0.1.")
+@click.option("--mixup", default=None, type=click.FloatRange(min=-1), help="Mixup alpha; 0 off (recipe: 0; < 0: 0.2 with --augment effnet, else 0).")
 @click.option("--augment", default=None, type=click.Choice(["fer", "effvit", "effnet", "none"]),
               help="Augmentation recipe, applied to whole batches (default: fer, the FER2013 record holders': "
                    "scale, shift, rotation, flip, brightness/contrast, random erasing).")
 @click.option("--soft-labels", is_flag=True, help="Train on label distributions (FER+ votes) instead of majority labels.")
-@click.option("--clip-grad", default=0.0, type=float, help="Clip the gradient norm to this value; 0 off.")
+@click.option("--clip-grad", default=0.0, type=click.FloatRange(min=0), help="Clip the gradient norm to this value; 0 off.")
 @click.option("--amp", default="auto", show_default=True, type=click.Choice(["auto", "on", "off"]), help="fp16 AMP on CUDA.")
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--workers", default=-1, type=int, help="Data loader processes (default: auto).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option("--workers", default=-1, type=click.IntRange(min=-1, max=256), help="Data loader processes (default: auto).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
-@click.option("--max-steps", default=0, type=int, help="Stop after N optimizer steps in total (quick runs).")
-@click.option("--stop-after", default=0, type=int,
+@click.option("--max-steps", default=0, type=click.IntRange(min=0), help="Stop after N optimizer steps in total (quick runs).")
+@click.option("--stop-after", default=0, type=click.IntRange(min=0),
               help="Stop after N epochs in this invocation (time-sliced machines); continue with --resume.")
 @click.option("--resume", default=None, type=click.Path(), help="Continue a run: its folder or last.pt.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -254,7 +254,7 @@ Examples:
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Report folder (default: MODEL_DIR/eval/DATASET-LABELS-SPLIT).")
 @click.option("--allow-train-split", is_flag=True, help="Allow the training split or the validation slice.")
-@click.option("--batch-size", default=256, show_default=True, type=int)
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1, max=65536))
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda (checkpoints).")
 def eval_cmd(model, data, labels, ferplus_csv, split, out, allow_train_split, batch_size, device):
     from . import evaluation
@@ -297,28 +297,28 @@ Examples:
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Bundle folder (default: RUN/RUN.edgefer).")
 @click.option("--name", default=None, help="Bundle name (default: the run folder's name).")
 @click.option("--profile", default=None, help="Device profile: a name from edgefer/export/devices/ (e.g. rpi5, jetson-orin-nano) or a file.")
-@click.option("--opset", default=None, type=int, help="ONNX opset (default 17: TensorRT 8.5 on JetPack 5 reads up to 17).")
-@click.option("--img-size", default=None, type=int,
+@click.option("--opset", default=None, type=click.IntRange(min=11, max=23), help="ONNX opset (default 17: TensorRT 8.5 on JetPack 5 reads up to 17).")
+@click.option("--img-size", default=None, type=click.IntRange(min=16, max=1024),
               help="Input size (default: the size it was trained at; others are resized and re-measured).")
 @click.option("--batches", default=None, help="Fixed batch sizes, comma-separated (default 1,8).")
 @click.option("--fp16", is_flag=True, default=None, help="Also write an FP16 ONNX (for GPUs).")
 @click.option("--int8", is_flag=True, default=None, help="Also write calibrated INT8 ONNX for --targets.")
 @click.option("--targets", default=None, help="INT8 flavours: cpu (U8S8), tensorrt (S8S8). Default cpu.")
 @click.option("--calib-data", default=None, type=click.Path(), help="Data for calibration (default: the training data).")
-@click.option("--calib-size", default=None, type=int, help="Calibration images (default 500).")
-@click.option("--calib-seed", default=None, type=int, help="Seed of the class-balanced selection (default 0).")
+@click.option("--calib-size", default=None, type=click.IntRange(min=1, max=100000), help="Calibration images (default 500).")
+@click.option("--calib-seed", default=None, type=click.IntRange(min=0), help="Seed of the class-balanced selection (default 0).")
 @click.option("--calib-method", default=None, type=click.Choice(["minmax", "entropy", "percentile"]),
               help="Range calibration (default entropy).")
 @click.option("--calib-dir", default=None, type=click.Path(file_okay=False), help="Where calibration lists live (default calibration/).")
 @click.option("--eval-data", default=None, type=click.Path(), help="Data for the accuracy in the manifest (default: training data).")
 @click.option("--eval-split", default=None, help="Split for that accuracy (default: the test split, e.g. PublicTest).")
-@click.option("--eval-limit", default=None, type=int, help="Measure on a class-stratified sample of N images.")
-@click.option("--budget", default=None, type=float, help="Allowed INT8 top-1 drop, points (default 1.0).")
-@click.option("--gate-tries", default=None, type=int, help="Retries keeping sensitive nodes in float (default 3).")
-@click.option("--gate-limit", default=None, type=int, help="Gate on a sample of N validation images.")
+@click.option("--eval-limit", default=None, type=click.IntRange(min=1), help="Measure on a class-stratified sample of N images.")
+@click.option("--budget", default=None, type=click.FloatRange(0, 100), help="Allowed INT8 top-1 drop, points (default 1.0).")
+@click.option("--gate-tries", default=None, type=click.IntRange(min=0, max=50), help="Retries keeping sensitive nodes in float (default 3).")
+@click.option("--gate-limit", default=None, type=click.IntRange(min=1), help="Gate on a sample of N validation images.")
 @click.option("--int8-ops", default=None, type=click.Choice(["conv", "compute", "all"]),
               help="Ops to quantize: conv (Conv+Gemm, default: best speed/accuracy measured), compute (+MatMul), all.")
-@click.option("--int8-min-sqnr", "int8_min_sqnr_db", default=None, type=float,
+@click.option("--int8-min-sqnr", "int8_min_sqnr_db", default=None, type=click.FloatRange(0, 100),
               help="Keep Conv/Gemm nodes whose predicted int8 output SQNR is below this many dB (and that read a "
                    "float tensor) in float (default 15; a negative value turns it off).")
 @click.option("--silu", default=None, type=click.Choice(["float", "int8"]),
@@ -328,12 +328,12 @@ Examples:
                    "default: all written). The others are still made and measured (FP32 is the reference of the "
                    "parity check and the gate); their numbers stay in the manifest under not_shipped.")
 @click.option("--no-simplify", is_flag=True, default=None, help="Skip onnx-simplifier.")
-@click.option("--threads", default=None, type=int, help="ONNX Runtime threads for the measurements (0 = default).")
+@click.option("--threads", default=None, type=click.IntRange(min=0, max=256), help="ONNX Runtime threads for the measurements (0 = default).")
 @click.option("--trt", is_flag=True, default=None, help="Also build TensorRT engines now (on the device; needs TensorRT).")
-@click.option("--trt-workspace-mb", default=None, type=int, help="TensorRT builder workspace (default 1024).")
+@click.option("--trt-workspace-mb", default=None, type=click.IntRange(min=1, max=1048576), help="TensorRT builder workspace (default 1024).")
 @click.option("--trt-int8-mode", default=None, type=click.Choice(["qdq", "calibrator"]),
               help="TensorRT INT8 from the QDQ graph (default; TensorRT >= 8.0) or an entropy calibrator (8.x).")
-@click.option("--dla-core", default=None, type=int, help="Build for this DLA core (Xavier NX/AGX, AGX Orin).")
+@click.option("--dla-core", default=None, type=click.IntRange(min=0, max=7), help="Build for this DLA core (Xavier NX/AGX, AGX Orin).")
 def export_cmd(checkpoint, **kw):
     _host_stack("exporting a checkpoint")
     require_onnx()
@@ -398,8 +398,8 @@ Examples:
 
 @main.command("calibrate", help=CALIBRATE_HELP, context_settings=CONTEXT)
 @_data_options
-@click.option("--size", default=500, show_default=True, type=int, help="Number of images.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--size", default=500, show_default=True, type=click.IntRange(min=1, max=100000), help="Number of images.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option("--calib-dir", default="calibration", show_default=True, type=click.Path(file_okay=False))
 @click.option("--exclude-val", default=None, type=click.Path(dir_okay=False),
               help="A run's split.json: keep its validation slice out of the calibration set.")
@@ -455,7 +455,7 @@ Examples:
 
 
 @main.command("run", help=RUN_HELP, context_settings=CONTEXT)
-@click.option("--camera", default=None, type=int, help="Camera number (USB/V4L2), same as --source N.")
+@click.option("--camera", default=None, type=click.IntRange(min=0), help="Camera number (USB/V4L2), same as --source N.")
 @click.option("--source", "sources", multiple=True,
               help="Camera number, file, folder, URL, csi://N, picam://N or GStreamer pipeline; several images: "
                    "repeat --source.")
@@ -472,7 +472,7 @@ Examples:
               help="Classifier backend; auto picks TensorRT > ORT TensorRT/CUDA > ORT CPU.")
 @click.option("--precision", default="auto", show_default=True, type=click.Choice(["auto", "fp32", "fp16", "int8"]),
               help="Which bundle artifact; auto: int8 for the backend's target, else fp16 on GPUs, else fp32.")
-@click.option("--threads", default=1, show_default=True, type=int,
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=0, max=256),
               help="ONNX Runtime threads per model (0 = its default); 1 is fastest for small models.")
 @click.option("--output", "-o", "outputs", multiple=True, metavar="URI",
               help="Where results go, as jetson-inference's output URIs (repeatable): out.mp4, frames/, "
@@ -482,19 +482,19 @@ Examples:
 @click.option("--json", "json_out", default=None, help="JSON lines, one per frame (- for stdout).")
 @click.option("--serve", default=None, metavar="[HOST:]PORT",
               help="Serve a local web page with the annotated stream and emotion bars (binds 127.0.0.1 unless HOST).")
-@click.option("--max-frames", default=None, type=int, help="Stop after N frames.")
-@click.option("--width", default=None, type=int, help="Camera capture width.")
-@click.option("--height", default=None, type=int, help="Camera capture height.")
-@click.option("--fps", default=None, type=float, help="Camera capture rate (also the timestamps of image folders).")
+@click.option("--max-frames", default=None, type=click.IntRange(min=1), help="Stop after N frames.")
+@click.option("--width", default=None, type=click.IntRange(min=1, max=16384), help="Camera capture width.")
+@click.option("--height", default=None, type=click.IntRange(min=1, max=16384), help="Camera capture height.")
+@click.option("--fps", default=None, type=click.FloatRange(0, 1000, min_open=True), help="Camera capture rate (also the timestamps of image folders).")
 @click.option("--open-timeout", default=20.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Seconds a camera or stream may take to open and give its first frame.")
-@click.option("--score-threshold", default=0.6, show_default=True, type=float, help="Detector score threshold.")
-@click.option("--min-face", default=0, type=int, help="Ignore faces smaller than N pixels.")
-@click.option("--max-faces", default=0, type=int, help="Keep at most N faces per frame (best scores; 0 = all).")
+@click.option("--score-threshold", default=0.6, show_default=True, type=click.FloatRange(0, 1), help="Detector score threshold.")
+@click.option("--min-face", default=0, type=click.IntRange(min=0), help="Ignore faces smaller than N pixels.")
+@click.option("--max-faces", default=0, type=click.IntRange(min=0), help="Keep at most N faces per frame (best scores; 0 = all).")
 @click.option("--smoothing", default="ema", show_default=True, type=click.Choice(["ema", "window", "none"]),
               help="Per-face smoothing of the class probabilities.")
-@click.option("--alpha", default=0.3, show_default=True, type=float, help="EMA weight of the newest frame.")
-@click.option("--hysteresis", default=0.1, show_default=True, type=float,
+@click.option("--alpha", default=0.3, show_default=True, type=click.FloatRange(0, 1, min_open=True), help="EMA weight of the newest frame.")
+@click.option("--hysteresis", default=0.1, show_default=True, type=click.FloatRange(0, 1),
               help="A face's emotion changes only when another class leads by this much.")
 @click.option("--quiet", is_flag=True, help="No progress line.")
 def run_cmd(camera, sources, track_stills, bundle, detector, detector_model, backend, precision, threads, outputs,
@@ -613,12 +613,12 @@ def _list_option(text, flag, kind=str):
 @click.option("--threads", default=None, metavar="LIST",
               help="ONNX Runtime / torch threads, one row each (default: 1 and all usable CPUs; 0 = library default).")
 @click.option("--cpus", default=None, metavar="LIST", help="Pin the process to these CPUs, e.g. 0-3 or 2,3 (Linux).")
-@click.option("--warmup", default=20, show_default=True, type=int, help="Untimed calls before timing.")
-@click.option("--runs", default=200, show_default=True, type=int, help="Timed calls per row.")
-@click.option("--duration", default=None, type=float, help="Time each row for this many seconds instead of --runs.")
-@click.option("--batch", default=None, type=int,
+@click.option("--warmup", default=20, show_default=True, type=click.IntRange(min=0), help="Untimed calls before timing.")
+@click.option("--runs", default=200, show_default=True, type=click.IntRange(min=1), help="Timed calls per row.")
+@click.option("--duration", default=None, type=click.FloatRange(min=0, min_open=True), help="Time each row for this many seconds instead of --runs.")
+@click.option("--batch", default=None, type=click.IntRange(min=1, max=1024),
               help="Throughput batch for dynamic-batch models (default: the bundle's largest fixed batch, else 8).")
-@click.option("--max-spread", default=1.0, show_default=True, type=float,
+@click.option("--max-spread", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Flag a row as too noisy when (max - min) / median latency exceeds this.")
 @click.option("--pipeline", is_flag=True, help="Benchmark the whole runtime on --source instead.")
 @click.option("--source", default=None, help="Pipeline source: camera number, video, folder, URL, csi://N, picam://N.")
@@ -626,12 +626,12 @@ def _list_option(text, flag, kind=str):
               help="Pipeline detectors: blazeface, blazeface-back, yunet (default: both BlazeFace models, and yunet "
                    "with --detector-model).")
 @click.option("--detector-model", default=None, type=click.Path(dir_okay=False), help="YuNet model file.")
-@click.option("--max-frames", default=None, type=int, help="Measured frames per pipeline row (default: whole file; "
+@click.option("--max-frames", default=None, type=click.IntRange(min=1), help="Measured frames per pipeline row (default: whole file; "
                                                            "300 for a camera).")
-@click.option("--warmup-frames", default=5, show_default=True, type=int, help="Frames per row left out of the numbers.")
-@click.option("--width", default=None, type=int, help="Camera capture width.")
-@click.option("--height", default=None, type=int, help="Camera capture height.")
-@click.option("--fps", default=None, type=float, help="Camera capture rate.")
+@click.option("--warmup-frames", default=5, show_default=True, type=click.IntRange(min=0), help="Frames per row left out of the numbers.")
+@click.option("--width", default=None, type=click.IntRange(min=1, max=16384), help="Camera capture width.")
+@click.option("--height", default=None, type=click.IntRange(min=1, max=16384), help="Camera capture height.")
+@click.option("--fps", default=None, type=click.FloatRange(0, 1000, min_open=True), help="Camera capture rate.")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Results folder (default: NAME-bench beside the bundle).")
 @click.option("--tag", default=None, help="File name stem of the results (default: model or pipeline).")
