@@ -209,10 +209,15 @@ class _Handler(BaseHTTPRequestHandler):
         with s._clients_lock:
             s.stream_clients += 1
         try:
+            sent = float("-inf")
             while True:
+                pause = sent + s.frame_interval - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)  # each client at most max_fps frames a second
                 if not s._wait_newer(seq):
                     return
                 seq, jpeg = s._latest_jpeg()
+                sent = time.monotonic()
                 if jpeg is None:
                     continue
                 head = "--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % (BOUNDARY, len(jpeg))
@@ -266,15 +271,21 @@ class WebSink(Sink):
     unless given, and part of the logged URL), as Jupyter does: ``/?token=...`` on first load,
     then a cookie, accepted by the stream and the events too. ``/healthz`` needs no token
     (it tells frame counts only). ``client_timeout``:
-    seconds a client may stop reading before it is dropped. :meth:`close` shuts the server
+    seconds a client may stop reading before it is dropped. ``max_fps``: the stream's frame
+    rate per client, and of JPEG encoding overall (15: enough for a kiosk screen; a hundred
+    viewers cost the pipeline little). :meth:`close` shuts the server
     down and frees the port."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 8080, overlay=None, quality: int = 80,
-                 title: str = "edgefer", client_timeout: float = 10.0, token: Optional[str] = None) -> None:
+                 title: str = "edgefer", client_timeout: float = 10.0, token: Optional[str] = None,
+                 max_fps: float = 15.0) -> None:
         self.cv2 = deps.cv2("serving the web page")
         self.host = host
         self.quality = int(quality)
         self.client_timeout = float(client_timeout)
+        if not max_fps > 0:
+            raise EdgeferError("web page: max_fps must be > 0, not %r" % (max_fps,))
+        self.frame_interval = 1.0 / float(max_fps)
         self.send_buffer = 128 * 1024  # bytes of socket send buffer per stream client
         self.stream_clients = 0
         self.event_clients = 0
@@ -297,6 +308,7 @@ class WebSink(Sink):
         self._time = None
         self._jpeg = None
         self._jpeg_seq = 0
+        self._jpeg_time = float("-inf")
         self._closing = False
         self._closed = False
 
@@ -386,16 +398,19 @@ class WebSink(Sink):
             return self._seq, self._json
 
     def _latest_jpeg(self):
-        """(seq, JPEG bytes) of the newest result, drawn and encoded once for all clients."""
+        """(seq, JPEG bytes) of the newest result, drawn and encoded once for all clients, and
+        at most ``max_fps`` times a second however many clients ask (the page's video is a
+        view, not the measurement: a crowd of viewers must not slow the pipeline)."""
         with self._cond:
             seq, result = self._seq, self._result
         with self._encode_lock:
-            if seq > self._jpeg_seq:
+            fresh = time.monotonic() - self._jpeg_time < self.frame_interval
+            if seq > self._jpeg_seq and not (fresh and self._jpeg is not None):
                 cv2 = self.cv2
                 ok, buf = cv2.imencode(".jpg", self._draw(result), [cv2.IMWRITE_JPEG_QUALITY, self.quality])
                 if not ok:
                     return seq, None
-                self._jpeg, self._jpeg_seq = buf.tobytes(), seq
+                self._jpeg, self._jpeg_seq, self._jpeg_time = buf.tobytes(), seq, time.monotonic()
                 self.encoded += 1
             return self._jpeg_seq, self._jpeg
 
