@@ -8,6 +8,7 @@ every artifact of a bundle (ONNX Runtime, no torch). A checkpoint's logits come 
 training stack (:func:`edgefer.train.evaluate.evaluate_checkpoint` calls :func:`evaluate`),
 so this module stays on the device side, at the bottom of the layers (ARCHITECTURE.md)."""
 
+import logging
 import os
 
 import numpy as np
@@ -16,6 +17,8 @@ from .atomic import write_json
 from .errors import EdgeferError
 from .labels import label_set_from_names, mapping
 from .metrics import classification_report
+
+log = logging.getLogger(__name__)
 
 
 def check_split(dataset, data_info, allow_train):
@@ -91,9 +94,11 @@ def open_split(data, labels, ferplus_csv, split, info, allow_train_split):
     return ds, m2d, names, n_dropped
 
 
-def evaluate(logits, ds, m2d, names, n_dropped, out, context, desc, say=print):
+def evaluate(logits, ds, m2d, names, n_dropped, out, context, desc, say=None):
     """Score ``logits`` on ``ds``, write ``metrics.json`` and ``confusion.png`` to ``out``
-    and ``say`` the summary; returns (report, written paths)."""
+    and ``say(line)`` the summary (default: INFO on the ``edgefer.evaluation`` logger; the
+    command line prints it); returns (report, written paths)."""
+    say = say or log.info
     from .report import summary_lines, write_report
 
     rep = score(logits, ds.targets, m2d, names)
@@ -104,9 +109,11 @@ def evaluate(logits, ds, m2d, names, n_dropped, out, context, desc, say=print):
     return rep, paths
 
 
-def evaluate_bundle(path, data, split, labels=None, ferplus_csv=None, out=None, allow_train_split=False, say=print):
+def evaluate_bundle(path, data, split, labels=None, ferplus_csv=None, out=None, allow_train_split=False, say=None):
     """Every artifact of a bundle with ONNX Runtime (device side: no torch): a report per
-    artifact, ``summary.json`` and a table; returns the report folder."""
+    artifact, ``summary.json`` and a table (through ``say``, as :func:`evaluate`); returns
+    the report folder."""
+    say = say or log.info
     from .bundle import Bundle
     from .onnx_predict import ARITHMETIC, exact_qdq, predict
 

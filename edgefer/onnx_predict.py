@@ -3,9 +3,11 @@
 Used by ``edgefer eval BUNDLE``, the export's parity check and accuracy gate, and the
 benchmarks, so every number comes from the same preprocessing and the same session setup."""
 
+import os
+
 import numpy as np
 
-from . import deps
+from . import deps, progress
 from .errors import EdgeferError, require
 
 ORT_HINT = ("pip install 'edgefer[cpu]' (x86, Raspberry Pi OS 64-bit); on a Jetson install NVIDIA's "
@@ -76,8 +78,9 @@ def run(sess, x):
     return np.concatenate(out).astype(np.float32)
 
 
-def predict(path_or_session, dataset, preprocess, indices=None, chunk=256, threads=0, progress=None, exact_qdq=False):
-    """Logits of an ONNX model over a data set (or some of its sample indices)."""
+def predict(path_or_session, dataset, preprocess, indices=None, chunk=256, threads=0, exact_qdq=False):
+    """Logits of an ONNX model over a data set (or some of its sample indices); the images
+    done are reported through the progress hook (:func:`edgefer.progress.bar`)."""
     sess = (session(path_or_session, threads, exact_qdq=exact_qdq) if isinstance(path_or_session, str)
             else path_or_session)
     shape = sess.get_inputs()[0].shape
@@ -86,9 +89,10 @@ def predict(path_or_session, dataset, preprocess, indices=None, chunk=256, threa
                            "model and manifest disagree" % (shape[2], shape[3], preprocess.size))
     idx = np.arange(len(dataset)) if indices is None else np.asarray(indices)
     out = []
-    for s in range(0, len(idx), chunk):
-        part = idx[s:s + chunk]
-        out.append(run(sess, dataset.inputs(part, preprocess)))
-        if progress is not None:
-            progress(len(part))
+    name = os.path.basename(path_or_session) if isinstance(path_or_session, str) else "ONNX model"
+    with progress.bar(total=len(idx), desc=name, unit="img") as bar:
+        for s in range(0, len(idx), chunk):
+            part = idx[s:s + chunk]
+            out.append(run(sess, dataset.inputs(part, preprocess)))
+            bar.update(len(part))
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)

@@ -30,7 +30,7 @@ DEVICE_MODULES = ["edgefer", "edgefer.cli", "edgefer.data", "edgefer.data.fer201
                   "edgefer.runtime.sources", "edgefer.runtime.sinks", "edgefer.runtime.overlay", "edgefer.runtime.web",
                   "edgefer.runtime.tensorrt_runner", "edgefer.bench", "edgefer.bench.device", "edgefer.bench.model",
                   "edgefer.bench.pipeline", "edgefer.bench.report", "edgefer.bench.plots", "edgefer.bench.timing",
-                  "edgefer.bench.resources"]
+                  "edgefer.bench.resources", "edgefer.progress"]
 
 
 def _py(code):
@@ -65,7 +65,7 @@ def test_device_side_is_python38():
     files = ["edgefer/__init__.py", "edgefer/__main__.py", "edgefer/cli.py", "edgefer/errors.py", "edgefer/deps.py",
              "edgefer/labels.py", "edgefer/preprocess.py", "edgefer/metrics.py", "edgefer/atomic.py",
              "edgefer/cache.py", "edgefer/report.py", "edgefer/evaluation.py", "edgefer/data", "edgefer/onnx_predict.py",
-             "edgefer/jsonfile.py", "edgefer/bundle.py", "edgefer/registry.py", "edgefer/export/__init__.py", "edgefer/export/bundle.py",
+             "edgefer/jsonfile.py", "edgefer/progress.py", "edgefer/bundle.py", "edgefer/registry.py", "edgefer/export/__init__.py", "edgefer/export/bundle.py",
              "edgefer/export/calibration.py", "edgefer/runtime", "edgefer/bench"]
     p = subprocess.run([vermin, "-t=3.8-", "--no-tips", "--violations", "--eval-annotations"] + files,
                        capture_output=True, text=True, cwd=ROOT)

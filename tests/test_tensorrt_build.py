@@ -17,6 +17,7 @@ appends to the timing cache it was given.
 import ctypes
 import hashlib
 import json
+import logging
 import os
 import stat
 import subprocess
@@ -908,11 +909,19 @@ def cache_env(install, monkeypatch, tmp_path):
     return env
 
 
-def test_cache_hit_does_not_rebuild(cache_env, capsys):
+def _engine_messages(caplog):
+    """What get_engine said (on the edgefer.runtime.tensorrt_engine logger) since the last call."""
+    said = [r.getMessage() for r in caplog.records if r.name == "edgefer.runtime.tensorrt_engine"]
+    caplog.clear()
+    return said
+
+
+def test_cache_hit_does_not_rebuild(cache_env, caplog):
+    caplog.set_level(logging.INFO, logger="edgefer")
     first = tb.get_engine(cache_env.onnx, cache_env.sha, "int8", cache_root=cache_env.root)
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert "building TensorRT int8 engine for model.onnx (first use; cached at %s" % first in err
+    said = _engine_messages(caplog)
+    assert len(said) == 1
+    assert "building TensorRT int8 engine for model.onnx (first use; cached at %s" % first in said[0]
     assert os.path.basename(first) == "%s-int8-trt10.3.0.30-sm87.engine" % cache_env.sha[:16]
     meta = json.load(open(first[:-len(".engine")] + ".json"))
     assert meta["onnx_sha256"] == cache_env.sha and meta["tensorrt_version"] == "10.3.0.30"
@@ -922,7 +931,7 @@ def test_cache_hit_does_not_rebuild(cache_env, capsys):
 
     second = tb.get_engine(cache_env.onnx, cache_env.sha, "int8", cache_root=cache_env.root)
     assert second == first and cache_env.builds() == 1
-    assert capsys.readouterr().err == ""
+    assert _engine_messages(caplog) == []
     stem = os.path.basename(first)[:-len(".engine")]
     assert sorted(os.listdir(cache_env.root)) == [stem + ".engine", stem + ".json"]  # no temp files left
 
@@ -966,7 +975,8 @@ def test_dynamic_profile_is_part_of_the_key(cache_env, tmp_path):
 
 
 @pytest.mark.parametrize("tamper", ["sidecar_field", "sidecar_missing", "sidecar_garbage", "engine_bytes"])
-def test_mismatching_sidecar_is_rebuilt_not_loaded(cache_env, capsys, tamper):
+def test_mismatching_sidecar_is_rebuilt_not_loaded(cache_env, caplog, tamper):
+    caplog.set_level(logging.INFO, logger="edgefer")
     path = tb.get_engine(cache_env.onnx, cache_env.sha, "fp16", cache_root=cache_env.root)
     good = open(path, "rb").read()
     sidecar = path[:-len(".engine")] + ".json"
@@ -980,12 +990,12 @@ def test_mismatching_sidecar_is_rebuilt_not_loaded(cache_env, capsys, tamper):
         open(sidecar, "w").write("{not json")
     else:
         open(path, "wb").write(b"ENGINE|stale engine from elsewhere")
-    capsys.readouterr()
+    caplog.clear()
     again = tb.get_engine(cache_env.onnx, cache_env.sha, "fp16", cache_root=cache_env.root)
     assert again == path and cache_env.builds() == 2
     assert open(path, "rb").read() == good
     assert json.load(open(sidecar))["tensorrt_version"] == "10.3.0.30"
-    assert "building TensorRT fp16 engine" in capsys.readouterr().err
+    assert any("building TensorRT fp16 engine" in m for m in _engine_messages(caplog))
 
 
 def test_sidecar_keeps_the_full_sha(cache_env, tmp_path):

@@ -19,6 +19,7 @@ Device side: no torch at import; torch is imported only for the PyTorch row.
 """
 
 import datetime
+import logging
 import os
 
 import numpy as np
@@ -28,6 +29,8 @@ from ..errors import EdgeferError, reason
 from ..bundle import Bundle, sha256_file
 from ..runtime.classifier import BACKENDS, make_runner
 from . import device, timing
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -249,7 +252,7 @@ def find_checkpoint(bundle):
 def benchmark_model(bundle, data=None, labels=None, ferplus_csv=None, split=None, allow_train_split=False,
                     checkpoint=None, backends=None, precisions=None, threads=(1,), warmup=20, runs=200,
                     duration=None, throughput_batch=None, max_spread=timing.MAX_SPREAD, pytorch=True,
-                    cpus=None, log=None):
+                    cpus=None):
     """Benchmark every artifact of ``bundle`` (a path or :class:`Bundle`); returns the result
     document (see ``bench.schema.json``, ``kind`` ``"model"``).
 
@@ -260,9 +263,8 @@ def benchmark_model(bundle, data=None, labels=None, ferplus_csv=None, split=None
     timing loop; ``throughput_batch``: the batch for dynamic-batch models (default: the
     bundle's largest fixed batch, else 8); ``checkpoint``: the PyTorch checkpoint (default:
     found beside the bundle); ``pytorch``: False leaves the PyTorch row out; ``cpus``: the
-    CPUs the process is pinned to (recorded; pin with :func:`edgefer.bench.resources.pin_cpus`);
-    ``log(line)``: progress messages."""
-    log = log or (lambda line: None)
+    CPUs the process is pinned to (recorded; pin with :func:`edgefer.bench.resources.pin_cpus`).
+    Each row is announced, and its result said, on the ``edgefer.bench.model`` logger."""
     b = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle)
     backends, precisions, threads = _check_choices(backends, precisions, threads, duration, runs)
     fixed = sorted(a["batch"] for a in b.artifacts if isinstance(a.get("batch"), int))
@@ -275,9 +277,9 @@ def benchmark_model(bundle, data=None, labels=None, ferplus_csv=None, split=None
     if not arts:
         notes.append("the bundle has no artifact of precision %s" % ", ".join(precisions))
     for be in backends:
-        rows += _backend_rows(b, be, arts, threads, ev, inputs, tb, opts, log)
+        rows += _backend_rows(b, be, arts, threads, ev, inputs, tb, opts)
     if pytorch:
-        rows[0:0] = _pytorch_rows(b, checkpoint, ev, inputs, threads, tb, opts, log, notes)
+        rows[0:0] = _pytorch_rows(b, checkpoint, ev, inputs, threads, tb, opts, notes)
     labelled = [("%s %s%s" % (r["file"] or r["format"], r["backend"], "" if r["threads"] is None else
                               " t%d" % r["threads"]), n) for r in rows for n in r["notes"]]
     notes += timing.summary_notes(labelled, "--runs or --duration", opts["max_spread"])
@@ -324,13 +326,13 @@ def _timing_inputs(b, ev, tb):
     return inputs, "random values (no --data given)"
 
 
-def _backend_rows(b, be, arts, threads, ev, inputs, tb, opts, log):
+def _backend_rows(b, be, arts, threads, ev, inputs, tb, opts):
     """The rows of one backend: one per artifact (and per thread count on ONNX Runtime's
     CPU provider); one row with the reason when the backend cannot run here."""
     problem = backend_problem(be)
     fmt = "tensorrt" if be == "tensorrt" else "onnx"
     if problem:
-        log("%s: %s" % (be, problem))
+        log.info("%s: %s", be, problem)
         return [_failed(_row(fmt, be), problem)]
     rows = []
     for a in arts:
@@ -342,45 +344,45 @@ def _backend_rows(b, be, arts, threads, ev, inputs, tb, opts, log):
         for th in (threads if be == "onnxruntime" else [None]):
             row = _row(fmt, be, a, threads=th, notes=_artifact_notes(be, a))
             rows.append(row)
-            _fill_row(row, b, be, a, th, acc, ev, inputs, tb, opts, log)
+            _fill_row(row, b, be, a, th, acc, ev, inputs, tb, opts)
     return rows
 
 
-def _fill_row(row, b, be, a, th, acc, ev, inputs, tb, opts, log):
+def _fill_row(row, b, be, a, th, acc, ev, inputs, tb, opts):
     """Run artifact ``a`` on backend ``be`` and fill ``row`` (provider, accuracy, timing); a
     failure marks the row failed with the reason."""
     runner = None
     try:
-        log("%s on %s%s ..." % (a["file"], be, "" if th is None else ", %d thread(s)" % th))
+        log.info("%s on %s%s ...", a["file"], be, "" if th is None else ", %d thread(s)" % th)
         runner = _TrtRunner(b, a) if be == "tensorrt" else _OrtRunner(b, a, be, th)
         row["provider"] = runner.provider
         if runner.file:
             row["file"] = os.path.basename(runner.file)
             row["size_mb"] = runner.size_bytes / 1e6
         if acc[0] is None:
-            acc[0] = _accuracy(runner, b, be, a, ev, log)
+            acc[0] = _accuracy(runner, b, be, a, ev)
         row["accuracy"] = acc[0]
         fixed_b = a["batch"] if isinstance(a.get("batch"), int) else None
         row["latency"], row["throughput"], row["fps"], extra = _measure(runner, inputs, fixed_b, tb, opts)
         row["notes"] += extra
-        log("  median %.2f ms, p99 %.2f ms at batch %d" % (row["latency"]["median_ms"],
-                                                          row["latency"]["p99_ms"], row["latency"]["batch"]))
+        log.info("  median %.2f ms, p99 %.2f ms at batch %d", row["latency"]["median_ms"], row["latency"]["p99_ms"],
+                 row["latency"]["batch"])
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # noqa: BLE001 - the row says why
         _failed(row, _reason(exc))
-        log("  failed: %s" % row["reason"])
+        log.info("  failed: %s", row["reason"])
     finally:
         if runner is not None:
             runner.close()
 
 
-def _accuracy(runner, b, be, a, ev, log):
+def _accuracy(runner, b, be, a, ev):
     """Artifact ``a``'s accuracy: measured on the split (on ONNX Runtime's CPU provider by
     ``edgefer eval BUNDLE``'s code), else the manifest's."""
     if ev is None:
         return _manifest_accuracy(a)
-    log("  accuracy on %d images of %s %s" % (len(ev.dataset), ev.dataset.name, ev.dataset.split))
+    log.info("  accuracy on %d images of %s %s", len(ev.dataset), ev.dataset.name, ev.dataset.split)
     if be == "onnxruntime":
         from ..onnx_predict import predict
 
@@ -397,7 +399,7 @@ def _torch_installed():
         return False
 
 
-def _pytorch_rows(b, checkpoint, ev, inputs, threads, tb, opts, log, notes):
+def _pytorch_rows(b, checkpoint, ev, inputs, threads, tb, opts, notes):
     """The PyTorch checkpoint's rows (one per thread count); none (and a note) when torch is
     not installed."""
     if not _torch_installed():
@@ -413,7 +415,7 @@ def _pytorch_rows(b, checkpoint, ev, inputs, threads, tb, opts, log, notes):
         return [_failed(row, "checkpoint %s does not exist" % path)]
     row["file"], row["size_mb"] = os.path.basename(path), os.path.getsize(path) / 1e6
     try:
-        log("%s on PyTorch ..." % path)
+        log.info("%s on PyTorch ...", path)
         import torch
 
         from ..train import checkpoint as ckpt_mod
@@ -427,7 +429,7 @@ def _pytorch_rows(b, checkpoint, ev, inputs, threads, tb, opts, log, notes):
         runner = _TorchRunner(net, torch)
         row["provider"] = runner.provider
         if ev is not None:
-            log("  accuracy on %d images" % len(ev.dataset))
+            log.info("  accuracy on %d images", len(ev.dataset))
             # `edgefer eval CHECKPOINT`'s code (on the CPU), at torch's default thread count.
             row["accuracy"] = ev.score(checkpoint_logits(ck, ev.dataset, "cpu", batch_size=256, net=net))
         else:
@@ -443,7 +445,7 @@ def _pytorch_rows(b, checkpoint, ev, inputs, threads, tb, opts, log, notes):
                 r["latency"], r["throughput"], r["fps"], extra = _measure(runner, inputs, None, tb, opts)
                 r["notes"] += extra
                 out.append(r)
-                log("  %d thread(s): median %.2f ms" % (th or default_threads, r["latency"]["median_ms"]))
+                log.info("  %d thread(s): median %.2f ms", th or default_threads, r["latency"]["median_ms"])
         finally:
             torch.set_num_threads(default_threads)
         return out

@@ -15,6 +15,7 @@ the statistics. Device side: numpy + stdlib at import.
 """
 
 import datetime
+import logging
 import os
 import time
 
@@ -23,6 +24,8 @@ from ..errors import EdgeferError, reason
 from ..runtime.detectors import DETECTORS
 from . import device, timing
 from .resources import Usage
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 STAGES = ("read", "detect", "preprocess", "classify", "track", "output")
@@ -118,7 +121,7 @@ def _combos(detectors, precisions, backends, threads):
 
 def benchmark_pipeline(source, bundle="default", detectors=None, detector_model=None, precisions=("fp32", "int8"),
                        backends=("auto",), threads=(1,), max_frames=None, warmup_frames=5, source_options=None,
-                       max_spread=timing.MAX_SPREAD, pipeline_options=None, cpus=None, log=None):
+                       max_spread=timing.MAX_SPREAD, pipeline_options=None, cpus=None):
     """Benchmark the runtime on ``source`` (a camera number, path or URI as for ``edgefer run``,
     or a callable returning an open :class:`~edgefer.runtime.sources.Source`); returns the
     result document (``bench.schema.json``, ``kind`` ``"pipeline"``).
@@ -127,12 +130,12 @@ def benchmark_pipeline(source, bundle="default", detectors=None, detector_model=
     ``detector_model`` is given (the YuNet model path). ``max_frames``: measured frames per
     row (default: the whole file; 300 for a live source), after ``warmup_frames``.
     ``source_options``: ``width``, ``height``, ``fps`` ... for :func:`open_source`;
-    ``pipeline_options``: other :class:`Pipeline` keywords (``score_threshold``, ...)."""
+    ``pipeline_options``: other :class:`Pipeline` keywords (``score_threshold``, ...).
+    Each row is announced, and its result said, on the ``edgefer.bench.pipeline`` logger."""
     from ..bundle import Bundle
     from ..runtime.pipeline import Pipeline, resolve_bundle
     from ..runtime.sources import open_source
 
-    log = log or (lambda line: None)
     b = bundle if isinstance(bundle, Bundle) else Bundle.load(resolve_bundle(bundle))  # once, not per row
     detectors = list(detectors or (["blazeface", "blazeface-back"] + (["yunet"] if detector_model else [])))
     detectors = [DETECTORS.resolve(d) for d in detectors]
@@ -149,7 +152,7 @@ def benchmark_pipeline(source, bundle="default", detectors=None, detector_model=
                "classifier": None, "notes": []}
         rows.append(row)
         pipe = src = None
-        log("%s, %s, %s, %d thread(s) ..." % (det, prec, be, th))
+        log.info("%s, %s, %s, %d thread(s) ...", det, prec, be, th)
         try:
             if det == "yunet" and not detector_model:
                 raise EdgeferError("yunet needs its model file: pass --detector-model face_detection_yunet_*.onnx")
@@ -165,14 +168,14 @@ def benchmark_pipeline(source, bundle="default", detectors=None, detector_model=
             row["source"] = src_desc = _describe_source(src)
             row.update(res)
             s = res["stages"]
-            log("  %d frames, %.1f FPS, median ms: %s; total %.2f" % (
-                res["frames"], res["fps"] or 0, " ".join("%s %.2f" % (k, s[k]["median_ms"]) for k in STAGES),
-                s["total"]["median_ms"]))
+            log.info("  %d frames, %.1f FPS, median ms: %s; total %.2f",
+                     res["frames"], res["fps"] or 0, " ".join("%s %.2f" % (k, s[k]["median_ms"]) for k in STAGES),
+                     s["total"]["median_ms"])
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # noqa: BLE001 - the row says why
             row["status"], row["reason"] = "failed", _reason(exc)
-            log("  failed: %s" % row["reason"])
+            log.info("  failed: %s", row["reason"])
         finally:
             if src is not None:
                 src.close()

@@ -9,9 +9,9 @@ accuracy -> manifest -> bundle -> engines) and writes the manifest.
 
 import datetime
 import json
+import logging
 import os
 import shutil
-import sys
 import tempfile
 
 import numpy as np
@@ -26,6 +26,8 @@ from ..onnx_predict import ARITHMETIC, exact_qdq, predict, session
 from ..bundle import Bundle, sha256_file
 from ..preprocess import Preprocess
 from . import bundle, calibration, gate, onnx_export, quantize
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TEST_SPLIT = {"fer2013": "PublicTest", "rafdb": "test", "affectnet": "val", "folder": "test"}
 
@@ -71,10 +73,6 @@ class Options(object):
             if not hasattr(self, k):
                 raise TypeError("unknown export option %r" % k)
             setattr(self, k, v)
-
-
-def _log(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 def _accuracy(path, ds, pre, m2d, names, threads, exact):
@@ -173,7 +171,7 @@ def _fp32(work, model, pre, ev, batches, opts):
     fp32 = {}
     for b in batches:
         fname = onnx_export.artifact_name("fp32", "any", b)
-        _log("export: FP32 ONNX, batch %d, opset %d" % (b, opts.opset))
+        log.info("export: FP32 ONNX, batch %d, opset %d", b, opts.opset)
         exp = onnx_export.export(model, work.path(fname), pre.size, batch=b, opset=opts.opset, simplify=opts.simplify)
         par = onnx_export.parity(model, work.path(fname), x_parity)
         par["data"] = "%s %s (first %d images)" % (ev.name, ev.split, len(x_parity))
@@ -181,8 +179,8 @@ def _fp32(work, model, pre, ev, batches, opts):
             raise EdgeferError("FP32 ONNX (batch %d) disagrees with PyTorch: top-1 agreement %.4f, max abs diff "
                                "%.2e" % (b, par["top1_agreement"], par["max_abs_diff"]))
         fp32[b] = work.add(fname, "fp32", "any", b, {"export": exp, "parity": par})
-        _log("  parity with PyTorch on %d real images: top-1 agreement %.1f%%, max |logit diff| %.2e; %s"
-             % (par["images"], 100 * par["top1_agreement"], par["max_abs_diff"], exp.get("simplifier", "")))
+        log.info("  parity with PyTorch on %d real images: top-1 agreement %.1f%%, max |logit diff| %.2e; %s",
+                 par["images"], 100 * par["top1_agreement"], par["max_abs_diff"], exp.get("simplifier", ""))
     return fp32
 
 
@@ -197,7 +195,7 @@ def _fp16(work, fp32, batches):
 def _measure(work, ev, pre, m2d, names, accuracy_ctx, val, threads):
     """Accuracy of every artifact on the evaluation split, temperature on the validation slice."""
     for a in work.artifacts:
-        _log("accuracy: %s on %s %s (%d images)" % (a["file"], ev.name, ev.split, len(ev)))
+        log.info("accuracy: %s on %s %s (%d images)", a["file"], ev.name, ev.split, len(ev))
         exact = exact_qdq(a)
         r, logits = _accuracy(work.files[a["file"]], ev, pre, m2d, names, threads, exact)
         a["accuracy"] = dict(accuracy_ctx, top1=r["top1"], macro_f1=r["macro_f1"],
@@ -205,9 +203,9 @@ def _measure(work, ev, pre, m2d, names, accuracy_ctx, val, threads):
                              arithmetic=ARITHMETIC[exact])
         a["temperature"] = t = _temperature(work.files[a["file"]], val, pre, threads, logits,
                                             m2d[logits.argmax(1)] == ev.targets, exact)
-        _log("  top-1 %.2f%%, macro-F1 %.3f; temperature %.3f (ECE on %s %.3f -> %.3f, on %s %.3f -> %.3f)" % (
-            100 * r["top1"], r["macro_f1"], t["value"], val.split, t["ece_before"], t["ece_after"], ev.split,
-            t["test_ece_before"], t["test_ece_after"]))
+        log.info("  top-1 %.2f%%, macro-F1 %.3f; temperature %.3f (ECE on %s %.3f -> %.3f, on %s %.3f -> %.3f)",
+                 100 * r["top1"], r["macro_f1"], t["value"], val.split, t["ece_before"], t["ece_after"], ev.split,
+                 t["test_ece_before"], t["test_ece_after"])
 
 
 def _write_bundle(out, ck, name, pre, work, calib_doc, keep):
@@ -295,7 +293,7 @@ def build_engines(path, opts):
                                                onnx_export.INPUT)
             built.append(tb.get_engine(b.file(a), a["sha256"], "int8", int8_mode="calibrator", calibrator=calib, **common))
     for e in built:
-        _log("TensorRT engine: %s" % e)
+        log.info("TensorRT engine: %s", e)
     return built
 
 
@@ -313,7 +311,7 @@ def _resize(ck, model, pre, size):
 
         state = checkpoint_filter_fn(state, resized)
     resized.load_state_dict(state)
-    _log("export: input size %d px (the checkpoint was trained at %d px)" % (size, pre.size))
+    log.info("export: input size %d px (the checkpoint was trained at %d px)", size, pre.size)
     d = pre.to_dict()
     d["size"] = int(size)
     ck["model"] = cfg
@@ -370,7 +368,7 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
 
         excluded, q, cmp_, tries = gate.search(
             try_int8, base, low, rank, lambda n: quantize.tail_nodes(pre_q[b1], n), opts.budget, opts.gate_tries,
-            opts.gate_step, opts.gate_tail, target=target, where="%s %s" % (gate_ds.name, gate_ds.split), log=_log)
+            opts.gate_step, opts.gate_tail, target=target, where="%s %s" % (gate_ds.name, gate_ds.split))
         if in_file[0] is not excluded:
             # a later try overwrote the file: write the chosen one again
             q = quantize.quantize(pre_q[b1], qpath, target, None, opts.calib_method, calibrate(b1, target), excluded,
@@ -381,8 +379,9 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
                     "low_sqnr_in_float": low, "min_sqnr_db": opts.int8_min_sqnr_db,
                     "silu_in_float": len(silu) // 2 if target == "cpu" else 0}
         if not gate_doc["passed"]:
-            _log("warning: %s INT8 still drops %.2f top-1 points after %d tries (budget %.2f); kept in the bundle "
-                 "with the numbers in its manifest" % (target, cmp_["top1_drop_points"], opts.gate_tries, opts.budget))
+            log.warning("%s INT8 still drops %.2f top-1 points after %d tries (budget %.2f); kept in the bundle "
+                        "with the numbers in its manifest", target, cmp_["top1_drop_points"], opts.gate_tries,
+                        opts.budget)
         for b in batches:
             fname = onnx_export.artifact_name("int8", target, b)
             if b != batches[0]:
@@ -400,8 +399,8 @@ def _int8_data(opts, info):
     same_data = os.path.abspath(calib_data) == info["path"]
     exclude = info["val_ids"] if same_data else []
     cpath, cdoc = calibration.make_or_load(train_ds, opts.calib_dir, opts.calib_size, opts.calib_seed, exclude)
-    _log("calibration: %d class-balanced %s images (%s), method %s" % (cdoc["size"], train_ds.split, cpath,
-                                                                    opts.calib_method))
+    log.info("calibration: %d class-balanced %s images (%s), method %s", cdoc["size"], train_ds.split, cpath,
+             opts.calib_method)
     gate_ds = _val_slice(info, train_ds if same_data else None)
     if opts.gate_limit and opts.gate_limit < len(gate_ds):
         from ..data.splits import stratified_sample
@@ -426,10 +425,10 @@ def _low_sqnr_nodes(opts, target, pre_q, train_ds, cdoc, pre, batch, ranges, bas
     sq = quantize.node_sqnr(pre_q, calibration.batches(train_ds, cdoc["ids"], pre, batch), quantize.read_ranges(ranges),
                             target, opts.int8_ops, base)
     low = [n for n, db in sorted(sq.items(), key=lambda kv: kv[1]) if db < opts.int8_min_sqnr_db]
-    _log("int8 %s: %d of %d Conv/Gemm nodes stay float (predicted SQNR below %.0f dB)%s" % (
-        target, len(low), len(sq), opts.int8_min_sqnr_db,
-        ": " + ", ".join("%s %.1f dB" % (n, sq[n]) for n in low[:8]) + (" ..." if len(low) > 8 else "")
-        if low else ""))
+    log.info("int8 %s: %d of %d Conv/Gemm nodes stay float (predicted SQNR below %.0f dB)%s",
+             target, len(low), len(sq), opts.int8_min_sqnr_db,
+             ": " + ", ".join("%s %.1f dB" % (n, sq[n]) for n in low[:8]) + (" ..." if len(low) > 8 else "")
+             if low else "")
     return low
 
 

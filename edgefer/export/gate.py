@@ -13,12 +13,15 @@ quantization pass, not one per node. Before the first try, the exporter already 
 float the Conv/Gemm nodes whose predicted SQNR is too low (:func:`.quantize.node_sqnr`).
 """
 
+import logging
 import os
 import tempfile
 
 import numpy as np
 
 from ..metrics import classification_report, softmax, top2_margin
+
+log = logging.getLogger(__name__)
 
 DECIDED_MARGIN = 0.3
 
@@ -130,7 +133,7 @@ def _owner(node, producer):
     return None if node is None else node.name
 
 
-def search(try_int8, base, low, rank, tail_nodes, budget, tries=3, step=4, tail=8, target="", where="", log=None):
+def search(try_int8, base, low, rank, tail_nodes, budget, tries=3, step=4, tail=8, target="", where=""):
     """The gate's search for the nodes to keep in float; returns ``(excluded, quantization,
     comparison, tries)`` for the best INT8 graph found (``excluded`` is the very list the
     chosen try was made with).
@@ -140,14 +143,13 @@ def search(try_int8, base, low, rank, tail_nodes, budget, tries=3, step=4, tail=
     nodes float from the start (``low``, the low-SQNR ones, among them); ``rank(excluded)``:
     the quantized nodes, most sensitive first (called once, on the first failed try);
     ``tail_nodes(n)``: the network's last ``n`` Conv/Gemm nodes; ``target`` and ``where``
-    (the gate split) name the tries in the ``log(line)`` messages.
+    (the gate split) name the tries in the messages (INFO, on the ``edgefer.export.gate`` logger).
 
     1. *Ranked tries*: up to ``tries`` retries, each keeping the next ``step`` most sensitive
        nodes in float as well, until the top-1 drop is within ``budget`` points.
     2. *Float tail* (last resort, ``tail`` > 0): keep the last ``tail``, then ``2 * tail``
        Conv/Gemm nodes in float, without the low-SQNR nodes; kept when it beats the best so far.
     """
-    log = log or (lambda line: None)
     excluded = list(base)
     ranked = None
     record = []
@@ -155,12 +157,12 @@ def search(try_int8, base, low, rank, tail_nodes, budget, tries=3, step=4, tail=
         q, cmp_ = try_int8(excluded)
         record.append({"excluded_nodes": len(excluded), "top1_drop_points": cmp_["top1_drop_points"],
                        "agreement_decided": cmp_["agreement_decided"]})
-        log("gate %s try %d: INT8 top-1 %.2f%% vs FP32 %.2f%% (drop %.2f points, budget %.2f) on %s, "
-            "agreement on decided images %s, %d nodes kept in float" % (
-                target, attempt + 1, 100 * cmp_["int8"]["top1"], 100 * cmp_["fp32"]["top1"],
-                cmp_["top1_drop_points"], budget, where,
-                "n/a" if cmp_["agreement_decided"] is None else "%.1f%%" % (100 * cmp_["agreement_decided"]),
-                len(excluded)))
+        log.info("gate %s try %d: INT8 top-1 %.2f%% vs FP32 %.2f%% (drop %.2f points, budget %.2f) on %s, "
+                 "agreement on decided images %s, %d nodes kept in float",
+                 target, attempt + 1, 100 * cmp_["int8"]["top1"], 100 * cmp_["fp32"]["top1"],
+                 cmp_["top1_drop_points"], budget, where,
+                 "n/a" if cmp_["agreement_decided"] is None else "%.1f%%" % (100 * cmp_["agreement_decided"]),
+                 len(excluded))
         if cmp_["top1_drop_points"] <= budget or attempt == tries:
             break
         if ranked is None:
@@ -181,9 +183,9 @@ def search(try_int8, base, low, rank, tail_nodes, budget, tries=3, step=4, tail=
         q_t, cmp_t = try_int8(tail_excluded)
         record.append({"excluded_nodes": len(tail_excluded), "top1_drop_points": cmp_t["top1_drop_points"],
                        "agreement_decided": cmp_t["agreement_decided"], "strategy": "float tail"})
-        log("gate %s: float tail (last %d Conv/Gemm nodes): INT8 top-1 %.2f%% vs FP32 %.2f%% (drop %.2f points)"
-            % (target, len(nodes), 100 * cmp_t["int8"]["top1"], 100 * cmp_t["fp32"]["top1"],
-               cmp_t["top1_drop_points"]))
+        log.info("gate %s: float tail (last %d Conv/Gemm nodes): INT8 top-1 %.2f%% vs FP32 %.2f%% (drop %.2f points)",
+                 target, len(nodes), 100 * cmp_t["int8"]["top1"], 100 * cmp_t["fp32"]["top1"],
+                 cmp_t["top1_drop_points"])
         if cmp_t["top1_drop_points"] < cmp_["top1_drop_points"]:
             cmp_, q, excluded = cmp_t, q_t, tail_excluded
     return excluded, q, cmp_, record

@@ -112,21 +112,50 @@ class ArrayReader(object):
         self._it = iter(self.batches[start_index:end_index])
 
 
+log = logging.getLogger(__name__)
+
+
+class _RootToDebug(logging.Filter):
+    """A filter on the root logger: a record logged on the root logger itself (ONNX
+    Runtime's quantizer calls ``logging.warning(...)``) goes to :data:`log` at DEBUG
+    instead of the root logger's handlers. Records of other loggers never pass a root
+    logger's filters, so theirs are untouched."""
+
+    def filter(self, record):
+        if record.name != "root":
+            return True
+        log.debug("onnxruntime: %s", record.getMessage())
+        return False
+
+
 @contextlib.contextmanager
 def _quiet():
-    """Hold back ``quantize_static``'s chatter: its calibrators ``print`` progress lines to
-    stdout ("Collecting tensor data ...", "Number of tensors : 537", once per call, and the
-    gate calls it several times) and its QDQ quantizer logs, on the root logger, that a
-    rank-1 BatchNorm weight has no channel axis (it is then quantized per tensor, which is
-    right). The exporter says what was done, on stderr, in its own words."""
+    """Capture ``quantize_static``'s chatter, without changing the root logger for good: its
+    calibrators ``print`` progress lines to stdout ("Collecting tensor data and making
+    histogram ...", "Number of tensors : 537", once per call, and the gate calls it several
+    times) and its QDQ quantizer logs on the root logger that a rank-1 BatchNorm weight has
+    no channel axis (it is then quantized per tensor, which is right). Both go to this
+    module's logger (``edgefer.export.quantize``) at DEBUG; the exporter says what was done,
+    in its own words. For the block, the root logger gets a null handler when it has none,
+    so that ``logging.warning()`` does not call ``basicConfig()`` (which would install a
+    stderr handler on the root logger for the rest of the process)."""
     root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
+    divert = _RootToDebug()
+    null = logging.NullHandler() if not root.handlers else None
+    root.addFilter(divert)
+    if null is not None:
+        root.addHandler(null)
+    out = io.StringIO()
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(out):
             yield
     finally:
-        root.setLevel(level)
+        root.removeFilter(divert)
+        if null is not None:
+            root.removeHandler(null)
+        for line in out.getvalue().splitlines():
+            if line.strip():
+                log.debug("onnxruntime: %s", line.strip())
 
 
 def preprocess_for_quantization(src, dst):

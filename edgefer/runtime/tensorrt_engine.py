@@ -30,16 +30,18 @@ API generations handled (from NVIDIA's TensorRT Python API reference):
 
 import hashlib
 import json
+import logging
 import os
 import re
 import subprocess
-import sys
 
 from ..atomic import write_bytes, write_json
 from ..bundle import sha256_file
 from ..cache import cache_dir
 from ..errors import EdgeferError, reason, require
 from .cuda import CUDA_HINT, DeviceUpload, check, cudart
+
+log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "fp16", "int8")
 INT8_MODES = ("qdq", "calibrator")
@@ -723,11 +725,10 @@ def get_engine(onnx_path, onnx_sha256, precision, *, cache_root=None, rebuild=Fa
             "%s has sha256 %s, not the %s given for it (the bundle's manifest and its files differ)"
             % (onnx_path, actual, fields["onnx_sha256"])
         )
-    sys.stderr.write(
-        "note: building TensorRT %s engine for %s (%s; cached at %s; this can take minutes)\n"
-        % (precision, os.path.basename(onnx_path), problem, path)
+    log.info(
+        "building TensorRT %s engine for %s (%s; cached at %s; this can take minutes)",
+        precision, os.path.basename(onnx_path), problem, path,
     )
-    sys.stderr.flush()
     data = build_serialized_engine(onnx_path, precision, **build_options)
     sidecar = _sidecar_path(path)
     meta = dict(fields)

@@ -23,9 +23,10 @@ def checkpoint_logits(ckpt, ds, device="cpu", batch_size=256, net=None):
 
 
 def evaluate_checkpoint(path, data, split, labels=None, ferplus_csv=None, out=None, allow_train_split=False,
-                        batch_size=256, device="auto", say=print):
+                        batch_size=256, device="auto", say=None):
     """Evaluate a checkpoint on a named split: report to ``out`` (default
-    RUN/eval/DATASET-LABELS-SPLIT), summary through ``say``; returns the paths written."""
+    RUN/eval/DATASET-LABELS-SPLIT), summary through ``say(line)`` (default: INFO on the
+    ``edgefer.evaluation`` logger); returns the paths written."""
     import torch
 
     from . import checkpoint

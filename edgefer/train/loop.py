@@ -8,6 +8,7 @@ continues exactly as the uninterrupted run would have (bit for bit on CPU).
 import dataclasses
 import hashlib
 import json
+import logging
 import math
 import os
 import random
@@ -16,9 +17,8 @@ import time
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
-from .. import __version__
+from .. import __version__, progress as progress_hook
 from ..atomic import write_json
 from ..data import open_dataset
 from ..data.splits import stratified_sample, stratified_split
@@ -31,6 +31,8 @@ from .losses import class_weights, mixup, soft_cross_entropy
 from .recipes import recipe
 from .schedule import DEFAULT_LR, DEFAULT_WD, EarlyStopping, Schedule, build_optimizer
 from .transforms import DEFAULT_MIXUP, BatchAugment
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -112,15 +114,19 @@ def _open(cfg, split):
 
 
 def _say(ctx, msg):
+    """A line about the run (INFO on this module's logger), from the main process only."""
     if ctx.is_main:
-        tqdm.write(msg, file=sys.stderr)
+        log.info(msg)
 
 
 def train(cfg, resume=None, progress=True):
     """Train a model; returns the path of the best checkpoint.
 
     ``resume``: a ``last.pt`` checkpoint dict to continue from (its config wins, except
-    ``epochs``, ``stop_after`` and ``max_steps``, which come from ``cfg``)."""
+    ``epochs``, ``stop_after`` and ``max_steps``, which come from ``cfg``). ``progress``:
+    report each epoch's batches through the progress hook (:func:`edgefer.progress.bar`:
+    ``epoch k/N``, with loss, lr and images per second); the run's lines (data, model, one
+    per epoch, best) go to the ``edgefer.train.loop`` logger either way."""
     cfg = cfg.resolved()
     ctx = distributed.setup(cfg.device)
     try:
@@ -172,7 +178,7 @@ def _train(cfg, ctx, resume, progress):
             _say(ctx, "early stopping: validation loss has not improved for %d epochs (best %.4f at epoch %d)"
                  % (s.stopper.patience, s.stopper.best, s.stopper.best_epoch))
     except KeyboardInterrupt:
-        _say(ctx, "\ninterrupted during epoch %d; %s holds the last completed epoch (%d): continue with "
+        _say(ctx, "interrupted during epoch %d; %s holds the last completed epoch (%d): continue with "
                   "edgefer train --resume %s" % (epoch + 1, last_path, epoch, cfg.out))
         raise
     best = s.best
@@ -290,35 +296,36 @@ def _train_epoch(cfg, ctx, epoch, net, model, train_set, augment, s, progress):
         pin_memory=ctx.device.type == "cuda", drop_last=len(train_set) > s.local_bs * ctx.world_size)
     net.train()
     t0, seen, loss_sum, n_batches = time.time(), 0, 0.0, 0
-    bar = tqdm(loader, desc="epoch %d/%d" % (epoch + 1, cfg.epochs), leave=False, dynamic_ncols=True,
-               disable=not (progress and ctx.is_main), file=sys.stderr)
-    for x, y, _ in bar:
-        x = train_set.normalize(augment(x.to(ctx.device, non_blocking=True), aug_gen))
-        y = y.to(ctx.device, non_blocking=True)
-        x, y = mixup(x, y, cfg.mixup, rng)
-        with torch.autocast("cuda", dtype=torch.float16, enabled=s.use_amp):
-            logits = net(x)
-        loss = soft_cross_entropy(logits, y, s.weight)
-        if not torch.isfinite(loss):
-            raise EdgeferError("training diverged at epoch %d step %d (loss %s): lower --lr (now %g)"
-                               % (epoch + 1, s.step, loss.item(), cfg.lr))
-        s.opt.zero_grad(set_to_none=True)
-        s.scaler.scale(loss).backward()
-        if cfg.clip_grad > 0:
-            s.scaler.unscale_(s.opt)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
-        s.scaler.step(s.opt)
-        s.scaler.update()
-        s.sched.after_step()
-        s.step += 1
-        n_batches += 1
-        loss_sum += loss.item()
-        seen += x.shape[0] * ctx.world_size
-        bar.set_postfix(loss="%.3f" % (loss_sum / n_batches), lr="%.2g" % s.opt.param_groups[0]["lr"],
-                        ips="%.0f" % (seen / max(1e-9, time.time() - t0)))
-        if cfg.max_steps and s.step >= cfg.max_steps:
-            break
-    bar.close()
+    quiet = not (progress and ctx.is_main)
+    with (progress_hook.Bar() if quiet else
+          progress_hook.bar(total=len(loader), desc="epoch %d/%d" % (epoch + 1, cfg.epochs), unit="it")) as bar:
+        for x, y, _ in loader:
+            x = train_set.normalize(augment(x.to(ctx.device, non_blocking=True), aug_gen))
+            y = y.to(ctx.device, non_blocking=True)
+            x, y = mixup(x, y, cfg.mixup, rng)
+            with torch.autocast("cuda", dtype=torch.float16, enabled=s.use_amp):
+                logits = net(x)
+            loss = soft_cross_entropy(logits, y, s.weight)
+            if not torch.isfinite(loss):
+                raise EdgeferError("training diverged at epoch %d step %d (loss %s): lower --lr (now %g)"
+                                   % (epoch + 1, s.step, loss.item(), cfg.lr))
+            s.opt.zero_grad(set_to_none=True)
+            s.scaler.scale(loss).backward()
+            if cfg.clip_grad > 0:
+                s.scaler.unscale_(s.opt)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+            s.scaler.step(s.opt)
+            s.scaler.update()
+            s.sched.after_step()
+            s.step += 1
+            n_batches += 1
+            loss_sum += loss.item()
+            seen += x.shape[0] * ctx.world_size
+            bar.update()
+            bar.set_postfix(loss="%.3f" % (loss_sum / n_batches), lr="%.2g" % s.opt.param_groups[0]["lr"],
+                            ips="%.0f" % (seen / max(1e-9, time.time() - t0)))
+            if cfg.max_steps and s.step >= cfg.max_steps:
+                break
     return t0, seen, loss_sum, n_batches
 
 
