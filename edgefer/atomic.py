@@ -7,6 +7,8 @@ import contextlib
 import errno
 import json
 import os
+import re
+import shutil
 import tempfile
 
 from .errors import EdgeferError
@@ -44,12 +46,51 @@ def umask_mode(folder=False):
     return (0o777 if folder else 0o666) & ~mask
 
 
+def temp_prefix(name):
+    """The prefix of edgefer's temporary names for ``name``: hidden, and carrying this
+    process's id, so that a later run can tell a leftover of a killed process (its id no
+    longer running) from the work of one still running."""
+    return ".%s.%d-" % (name, os.getpid())
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def sweep_stale(folder, name, suffix=""):
+    """Remove what killed edgefer processes left in ``folder`` for ``name``: entries named
+    ``temp_prefix(name)`` of a process id that no longer runs, ending in ``suffix``. Only
+    names of that exact form are touched. Returns the paths removed."""
+    pattern = re.compile(r"^\.%s\.(\d+)-.*%s$" % (re.escape(name), re.escape(suffix)))
+    removed = []
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return removed
+    for entry in entries:
+        m = pattern.match(entry)
+        if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
+            path = os.path.join(folder, entry)
+            with contextlib.suppress(OSError):
+                shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
+                removed.append(path)
+    return removed
+
+
 def temp_beside(path):
     """A new hidden temporary file in ``path``'s folder that keeps its extension (writers such
-    as OpenCV pick the format by extension), with the umask's permissions."""
+    as OpenCV pick the format by extension), with the umask's permissions. Leftovers of
+    killed writers of the same file are swept first."""
     folder = os.path.dirname(os.path.abspath(path))
     base, ext = os.path.splitext(os.path.basename(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + base + ".", suffix=".tmp" + ext, dir=folder)
+    sweep_stale(folder, base, ".tmp" + ext)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(base), suffix=".tmp" + ext, dir=folder)
     os.close(fd)
     os.chmod(tmp, umask_mode())
     return tmp

@@ -53,3 +53,43 @@ def test_other_os_errors_are_not_disguised_as_bad_input(tmp_path, monkeypatch):
     with pytest.raises(OSError) as e:
         atomic.write_json(str(tmp_path / "x.json"), {})
     assert not isinstance(e.value, EdgeferError)
+
+
+def _dead_pid():
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_leftovers_of_killed_writers_are_swept_and_nothing_else(tmp_path):
+    """issue 12, class 7: a kill -9 mid-write leaves .NAME.PID-*.tmp files and partial
+    bundles; the next write of the same file sweeps those of dead processes only."""
+    dead, alive = _dead_pid(), 1  # pid 1 always runs
+    stale = tmp_path / (".last.%d-abc.tmp.pt" % dead)
+    running = tmp_path / (".last.%d-def.tmp.pt" % alive)
+    unrelated = [tmp_path / ".last.pt.keep", tmp_path / (".best.%d-x.tmp.pt" % dead), tmp_path / ("last.%d-x.tmp.pt" % dead)]
+    for f in [stale, running] + unrelated:
+        f.write_text("x")
+    atomic.write_bytes(str(tmp_path / "last.pt"), b"new")
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert stale.name not in left and running.name in left and all(u.name in left for u in unrelated)
+    assert open(str(tmp_path / "last.pt"), "rb").read() == b"new"
+
+
+def test_a_killed_bundle_write_is_swept_by_the_next(tmp_path):
+    from edgefer.export import bundle as writer
+
+    partial = tmp_path / (".b.edgefer.partial.%d-xyz" % _dead_pid())
+    partial.mkdir()
+    (partial / "model_fp32_b1.onnx").write_bytes(b"half")
+    assert atomic.sweep_stale(str(tmp_path), "b.edgefer.partial") == [str(partial)]
+    assert not partial.exists()
+    partial.mkdir()
+    src = tmp_path / "m.onnx"
+    src.write_bytes(b"onnx")
+    manifest = {"model": {}, "artifacts": [{"file": "m.onnx"}]}
+    writer.write(str(tmp_path / "b.edgefer"), manifest, {"m.onnx": str(src)})
+    assert not partial.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["b.edgefer", "m.onnx"]

@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 
-from ..atomic import umask_mode, write_json
+from ..atomic import sweep_stale, temp_prefix, umask_mode, write_json
 from ..bundle import MANIFEST, SCHEMA_VERSION, sha256_file
 
 
@@ -20,7 +20,10 @@ def write(path, manifest, files):
     path = os.path.abspath(os.fspath(path))
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="." + os.path.basename(path) + ".partial-", dir=parent)
+    name = os.path.basename(path)
+    sweep_stale(parent, name + ".partial")  # what killed exports of this bundle left
+    sweep_stale(parent, name + ".old")
+    tmp = tempfile.mkdtemp(prefix=temp_prefix(name + ".partial"), dir=parent)
     os.chmod(tmp, umask_mode(folder=True))  # mkdtemp's 0700 would hide the bundle from a service user
     try:
         for name, src in files.items():
@@ -33,7 +36,7 @@ def write(path, manifest, files):
         write_json(os.path.join(tmp, MANIFEST), manifest)
         old = None
         if os.path.exists(path):
-            old = tempfile.mkdtemp(prefix="." + os.path.basename(path) + ".old-", dir=parent)
+            old = tempfile.mkdtemp(prefix=temp_prefix(name + ".old"), dir=parent)
             os.rmdir(old)
             os.rename(path, old)
         os.rename(tmp, path)
