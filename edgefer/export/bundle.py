@@ -8,15 +8,17 @@ looks complete.
 import os
 import shutil
 import tempfile
+from typing import Any, Dict, Union
 
 from ..atomic import sweep_stale, temp_prefix, umask_mode, write_json
 from ..bundle import MANIFEST, SCHEMA_VERSION, sha256_file
 
 
-def write(path, manifest, files):
-    """Write a bundle atomically. ``files`` maps artifact file names to source paths (moved
-    in); each artifact in ``manifest["artifacts"]`` gets its ``sha256`` and ``size_bytes``.
-    An existing bundle at ``path`` is replaced only once the new one is complete."""
+def write(path: Union[str, "os.PathLike"], manifest: Dict[str, Any], files: Dict[str, str]) -> str:
+    """Write a bundle at ``path`` atomically; returns its absolute path. ``files`` maps
+    artifact file names to source paths (copied in); each artifact in
+    ``manifest["artifacts"]`` gets its ``sha256`` and ``size_bytes``. An existing bundle at
+    ``path`` is replaced only once the new one is complete."""
     path = os.path.abspath(os.fspath(path))
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)

@@ -13,24 +13,29 @@ the same images.
 
 import hashlib
 import os
+from typing import Any, Dict, Iterable, Iterator, List, Sequence, Tuple
 
 import numpy as np
 
 from .. import jsonfile
 from ..atomic import write_json
+from ..data.base import FaceDataset
+from ..preprocess import Preprocess
 from ..data.splits import stratified_sample
 from ..errors import EdgeferError
 
 
-def ids_sha256(ids):
+def ids_sha256(ids: Iterable[str]) -> str:
+    """The sha256 of a list of sample ids (one a line), recorded beside the list."""
     return hashlib.sha256("\n".join(str(i) for i in ids).encode("utf-8")).hexdigest()
 
 
-def list_name(dataset, size, seed):
+def list_name(dataset: FaceDataset, size: int, seed: int) -> str:
+    """The file name of the list of ``size`` images drawn with ``seed`` from ``dataset``."""
     return "%s-%s-%s-balanced-n%d-seed%d.json" % (dataset.name, dataset.labels.name, dataset.split, size, seed)
 
 
-def select(dataset, size=500, seed=0, exclude_ids=()):
+def select(dataset: FaceDataset, size: int = 500, seed: int = 0, exclude_ids: Sequence[str] = ()) -> List[str]:
     """A class-balanced sample of ``size`` ids from ``dataset`` (a training split), leaving out
     ``exclude_ids`` (the validation slice used by the accuracy gate)."""
     if dataset.split != dataset.train_split:
@@ -46,7 +51,8 @@ def select(dataset, size=500, seed=0, exclude_ids=()):
     return [dataset.ids[i] for i in picked]
 
 
-def make_or_load(dataset, folder, size=500, seed=0, exclude_ids=()):
+def make_or_load(dataset: FaceDataset, folder: str, size: int = 500, seed: int = 0,
+                 exclude_ids: Sequence[str] = ()) -> Tuple[str, Dict[str, Any]]:
     """The calibration list for these settings: loaded from ``folder`` if it exists there
     (and matches the data), else selected and saved. Returns (path, document)."""
     path = os.path.join(folder, list_name(dataset, size, seed))
@@ -66,7 +72,8 @@ def make_or_load(dataset, folder, size=500, seed=0, exclude_ids=()):
     return path, doc
 
 
-def load(path):
+def load(path: str) -> Dict[str, Any]:
+    """A calibration list read from ``path`` and checked (its ``ids`` against ``ids_sha256``)."""
     doc = jsonfile.read(path, "calibration list %s" % path)
     if not isinstance(doc, dict) or not isinstance(doc.get("ids"), list):
         raise EdgeferError("calibration list %s: expected a JSON object with an 'ids' list" % path)
@@ -75,7 +82,7 @@ def load(path):
     return doc
 
 
-def batches(dataset, ids, preprocess, batch_size):
+def batches(dataset: FaceDataset, ids: Sequence[str], preprocess: Preprocess, batch_size: int) -> Iterator[np.ndarray]:
     """Float32 N x 3 x H x W batches of the listed images through the shared preprocessing.
 
     The last batch is padded by repeating images when ``batch_size`` is fixed by the graph."""

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import tempfile
+from typing import Any, List
 
 import numpy as np
 
@@ -35,7 +36,7 @@ DEFAULT_TEST_SPLIT = {"fer2013": "PublicTest", "rafdb": "test", "affectnet": "va
 class Options(object):
     """Export settings (the CLI flags; a ``--profile`` file fills the ones it names)."""
 
-    def __init__(self, **kw):
+    def __init__(self, **kw: Any) -> None:
         self.out = None
         self.name = None
         self.opset = 17
@@ -98,8 +99,12 @@ def _temperature(path, val, pre, threads, test_logits, test_correct, exact):
             "test_ece_before": ece(test_logits, test_correct, 1.0), "test_ece_after": ece(test_logits, test_correct, t)}
 
 
-def run(checkpoint_path, opts):
-    """Export a checkpoint to a bundle; returns the bundle's path."""
+def run(checkpoint_path: str, opts: Options) -> str:
+    """Export the checkpoint at ``checkpoint_path`` to a bundle with the settings ``opts``
+    (an :class:`Options`): checkpoint -> evaluation data -> FP32 + parity -> FP16 -> INT8 +
+    gate -> accuracy -> bundle (written atomically, read back) -> TensorRT engines
+    (``opts.trt``). Returns the bundle's path; what each step does is logged on the
+    ``edgefer.export.exporter`` logger."""
     ck, model, pre = _load_checkpoint(checkpoint_path, opts)
     name, out, batches = _destination(ck, opts)
     ev, m2d, names, accuracy_ctx = _eval_data(opts, ck, ck["data"])
@@ -270,8 +275,9 @@ def _eval_data(opts, ck, info):
     return ev, m2d, names, accuracy_ctx
 
 
-def build_engines(path, opts):
-    """TensorRT engines for a bundle, into the engine cache (on the device that runs them).
+def build_engines(path: str, opts: Options) -> List[str]:
+    """TensorRT engines for the bundle at ``path``, into the engine cache (on the device that
+    runs them); returns the engines' paths.
 
     FP16 from the FP16 ONNX; INT8 from the S8S8 QDQ ONNX (``trt_int8_mode="qdq"``, TensorRT
     >= 8.0, the only INT8 path on >= 10.1), or from the FP32 ONNX with an entropy calibrator

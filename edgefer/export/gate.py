@@ -16,6 +16,7 @@ float the Conv/Gemm nodes whose predicted SQNR is too low (:func:`.quantize.node
 import logging
 import os
 import tempfile
+from typing import Any, Callable, Collection, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -26,9 +27,12 @@ log = logging.getLogger(__name__)
 DECIDED_MARGIN = 0.3
 
 
-def compare(fp32_logits, int8_logits, targets, names, m2d=None):
+def compare(fp32_logits: np.ndarray, int8_logits: np.ndarray, targets: np.ndarray, names: Sequence[str],
+            m2d: Optional[np.ndarray] = None) -> Dict[str, Any]:
     """INT8 vs FP32 on the same images: top-1, macro-F1, per class, and top-1 agreement
-    overall and on the images where FP32 is decided (top-2 margin >= 0.3)."""
+    overall and on the images where FP32 is decided (top-2 margin >= 0.3). ``targets``: the
+    data's labels; ``names``: its class names; ``m2d``: model class -> data class (default:
+    the same)."""
     m2d = np.arange(fp32_logits.shape[1]) if m2d is None else m2d
     p32, p8 = fp32_logits.argmax(1), int8_logits.argmax(1)
     r32 = classification_report(targets, m2d[p32], names)
@@ -46,7 +50,9 @@ def compare(fp32_logits, int8_logits, targets, names, m2d=None):
     }
 
 
-def rank_sensitive_nodes(fp32_path, qdq_path, x, batch=1, op_types=None, excluded=()):
+def rank_sensitive_nodes(fp32_path: str, qdq_path: str, x: np.ndarray, batch: int = 1,
+                         op_types: Optional[Collection[str]] = None,
+                         excluded: Collection[str] = ()) -> List[Tuple[str, float]]:
     """Quantized nodes ranked from most to least hurt by quantization: [(node, sqnr_db)], from
     one pass of the QDQ model over the images ``x`` (N x 3 x H x W float32, N a multiple of
     the graphs' fixed ``batch``).
@@ -104,7 +110,7 @@ def rank_sensitive_nodes(fp32_path, qdq_path, x, batch=1, op_types=None, exclude
     return sorted(worst.items(), key=lambda t: t[1])
 
 
-def channel_sqnr(ref, quant):
+def channel_sqnr(ref: np.ndarray, quant: np.ndarray) -> Optional[float]:
     """Median over channels (axis 1) of Var(ref) / E[(quant - ref)^2], in dB; channels that
     do not vary are left out; None when nothing varies."""
     ref = np.asarray(ref, np.float64)
@@ -133,7 +139,10 @@ def _owner(node, producer):
     return None if node is None else node.name
 
 
-def search(try_int8, base, low, rank, tail_nodes, budget, tries=3, step=4, tail=8, target="", where=""):
+def search(try_int8: Callable[[List[str]], Tuple[Dict[str, Any], Dict[str, Any]]], base: List[str],
+           low: Sequence[str], rank: Callable[[List[str]], List[str]], tail_nodes: Callable[[int], List[str]],
+           budget: float, tries: int = 3, step: int = 4, tail: int = 8, target: str = "",
+           where: str = "") -> Tuple[List[str], Dict[str, Any], Dict[str, Any], List[Dict[str, Any]]]:
     """The gate's search for the nodes to keep in float; returns ``(excluded, quantization,
     comparison, tries)`` for the best INT8 graph found (``excluded`` is the very list the
     chosen try was made with).

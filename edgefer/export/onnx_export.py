@@ -10,6 +10,7 @@
 """
 
 import warnings
+from typing import Any, Dict, Optional
 
 import numpy as np
 
@@ -19,8 +20,13 @@ from ..errors import EdgeferError
 INPUT, OUTPUT = "input", "logits"
 
 
-def export(model, path, size, batch=1, opset=17, simplify=True):
-    """Export ``model`` (eval mode) to ``path``; returns a dict describing what was done."""
+def export(model: Any, path: str, size: int, batch: Optional[int] = 1, opset: int = 17,
+           simplify: bool = True) -> Dict[str, Any]:
+    """Export ``model`` (a ``torch.nn.Module``, put in eval mode) for ``size`` x ``size``
+    images to ``path`` (atomically), at a fixed ``batch`` (None: a dynamic batch axis) and
+    ``opset``, simplified with onnx-simplifier unless ``simplify`` is False; returns a dict
+    describing what was done (``opset``, ``exporter``, ``batch``, node counts,
+    ``simplifier``)."""
     import onnx
     import torch
 
@@ -81,7 +87,7 @@ def _op_counts(model):
     return counts
 
 
-def to_fp16(src, dst):
+def to_fp16(src: str, dst: str) -> Dict[str, str]:
     """FP16 copy of an FP32 ONNX (onnxconverter-common), keeping float32 input and output so
     the runtime feeds the same tensors; for GPUs (on a CPU it is slower than FP32)."""
     import onnx
@@ -93,8 +99,10 @@ def to_fp16(src, dst):
     return {"converter": "onnxconverter-common float16, keep_io_types"}
 
 
-def parity(model, onnx_path, x):
-    """Compare PyTorch and ONNX Runtime logits on the same preprocessed real images."""
+def parity(model: Any, onnx_path: str, x: np.ndarray) -> Dict[str, float]:
+    """Compare PyTorch (``model``) and ONNX Runtime (``onnx_path``) logits on the same
+    preprocessed real images ``x`` (float32 N x 3 x H x W): ``images``, ``max_abs_diff``,
+    ``top1_agreement``."""
     import torch
 
     from ..onnx_predict import run, session
@@ -106,11 +114,14 @@ def parity(model, onnx_path, x):
             "top1_agreement": float((ref.argmax(1) == got.argmax(1)).mean())}
 
 
-def artifact_name(precision, target, batch):
+def artifact_name(precision: str, target: str, batch: Optional[int]) -> str:
+    """An artifact's file name, e.g. ``model_int8_cpu_b1.onnx`` (``target`` ``"any"`` is left
+    out; a dynamic ``batch``, None, is ``dyn``)."""
     return "model_%s%s_b%s.onnx" % (precision, "" if target == "any" else "_" + target, batch if batch else "dyn")
 
 
-def opset_of(path):
+def opset_of(path: str) -> int:
+    """The default-domain opset of the ONNX model at ``path``."""
     import onnx
 
     m = onnx.load(path, load_external_data=False)

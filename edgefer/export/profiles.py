@@ -2,6 +2,7 @@
 this module (see ``devices/README.md``; found after a non-editable install too), or any path."""
 
 import os
+from typing import Any, Dict, List
 
 from .. import jsonfile
 from ..errors import EdgeferError
@@ -11,13 +12,16 @@ ALLOWED = ("int8", "fp16", "targets", "batches", "opset", "calib_size", "calib_m
            "trt_workspace_mb", "int8_ops", "int8_min_sqnr_db")
 
 
-def available():
+def available() -> List[str]:
+    """The names of the profiles shipped in ``devices/``."""
     if not os.path.isdir(FOLDER):
         return []
     return sorted(f[:-5] for f in os.listdir(FOLDER) if f.endswith(".json"))
 
 
-def load(name_or_path):
+def load(name_or_path: str) -> Dict[str, Any]:
+    """A profile by name (``rpi5``, ``jetson-orin-nano``) or path, checked: its ``options``
+    are among :data:`ALLOWED`."""
     path = name_or_path if os.path.isfile(name_or_path) else os.path.join(FOLDER, name_or_path + ".json")
     if not os.path.isfile(path):
         raise EdgeferError("--profile %s: no such file or profile (available: %s)"
@@ -32,7 +36,9 @@ def load(name_or_path):
     return doc
 
 
-def apply(options, doc):
+def apply(options: Any, doc: Dict[str, Any]) -> None:
+    """Set the profile ``doc``'s options on ``options`` (an :class:`~edgefer.export.exporter.Options`;
+    lists become tuples) and record its device."""
     for k, v in doc["options"].items():
         setattr(options, k, tuple(v) if isinstance(v, list) else v)
     options.profile = doc.get("device")

@@ -51,6 +51,7 @@ import io
 import logging
 import os
 import tempfile
+from typing import Any, Collection, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -89,26 +90,26 @@ SILU_FLOAT_OPS = ("Sigmoid", "Mul")
 class ArrayReader(object):
     """ONNX Runtime ``CalibrationDataReader`` over batches of preprocessed images."""
 
-    def __init__(self, input_name, batches):
+    def __init__(self, input_name: str, batches: Iterable[np.ndarray]) -> None:
         self.input_name = input_name
         self.batches = list(batches)
         self._it = iter(self.batches)
 
-    def get_next(self):
+    def get_next(self) -> Optional[Dict[str, np.ndarray]]:
         x = next(self._it, None)
         return None if x is None else {self.input_name: x}
 
-    def rewind(self):
+    def rewind(self) -> None:
         self._it = iter(self.batches)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.batches)
 
-    def __iter__(self):  # qdq_loss_debug.collect_activations iterates the reader
+    def __iter__(self) -> Iterator[Dict[str, np.ndarray]]:  # qdq_loss_debug.collect_activations iterates the reader
         for x in self.batches:
             yield {self.input_name: x}
 
-    def set_range(self, start_index, end_index):
+    def set_range(self, start_index: int, end_index: int) -> None:
         self._it = iter(self.batches[start_index:end_index])
 
 
@@ -158,7 +159,9 @@ def _quiet():
                 log.debug("onnxruntime: %s", line.strip())
 
 
-def preprocess_for_quantization(src, dst):
+def preprocess_for_quantization(src: str, dst: str) -> None:
+    """ONNX Runtime's pre-processing for quantization (shape inference, graph optimisation)
+    of ``src``, written to ``dst`` atomically: what :func:`quantize` reads."""
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     with atomic_path(dst) as tmp:
@@ -173,7 +176,7 @@ def _stride(n, chunk):
     return 1
 
 
-def silu_nodes(model_path):
+def silu_nodes(model_path: str) -> List[str]:
     """Names of the Sigmoid and Mul nodes of every x*sigmoid(x) pair (SiLU) in the graph."""
     import onnx
 
@@ -191,11 +194,17 @@ def silu_nodes(model_path):
     return out
 
 
-def quantize(fp32_path, out_path, target, reader=None, method="entropy", cache_path=None, nodes_to_exclude=(),
-             chunk=64, percentile=99.99, ops="conv", float_paths=True, reduce_range=None):
-    """Quantize ``fp32_path`` (already through :func:`preprocess_for_quantization`) to
-    ``out_path``. ``reader`` may be None when ``cache_path`` holds the ranges already.
+def quantize(fp32_path: str, out_path: str, target: str, reader: Optional[ArrayReader] = None,
+             method: str = "entropy", cache_path: Optional[str] = None, nodes_to_exclude: Sequence[str] = (),
+             chunk: int = 64, percentile: float = 99.99, ops: str = "conv", float_paths: bool = True,
+             reduce_range: Optional[bool] = None) -> Dict[str, Any]:
+    """Quantize ``fp32_path`` (already through :func:`preprocess_for_quantization`) to a QDQ
+    ``out_path`` for ``target`` (``cpu``: U8S8; ``tensorrt``: symmetric S8S8), calibrated
+    with ``method`` (one of :data:`METHODS`) on ``reader``'s images, or on the ranges in
+    ``cache_path`` (then ``reader`` may be None; with a reader the ranges are written
+    there). ``nodes_to_exclude`` stay float; ``ops``: a key of :data:`OP_POLICIES`.
     ``float_paths=False`` leaves ONNX Runtime's graph as it is (for comparisons only).
+    Returns what was done (the manifest's ``quantization`` entry).
 
     ``reduce_range`` (default: on for the CPU target) keeps weights in 7 bits, the documented
     workaround (ONNX Runtime's ``reduce_range``, OpenVINO's "saturation issue") for x86 CPUs
@@ -248,7 +257,7 @@ def quantize(fp32_path, out_path, target, reader=None, method="entropy", cache_p
             "float_consumers_rerouted": rerouted}
 
 
-def quantized_op_types(ops):
+def quantized_op_types(ops: str) -> Set[str]:
     """The op types ``quantize_static`` quantizes under policy ``ops`` (None means all it knows)."""
     if OP_POLICIES[ops]:
         return set(OP_POLICIES[ops])
@@ -257,7 +266,7 @@ def quantized_op_types(ops):
     return set(QDQRegistry) | set(QLinearOpsRegistry)
 
 
-def keep_float_paths(path, op_types, excluded=()):
+def keep_float_paths(path: str, op_types: Collection[str], excluded: Collection[str] = ()) -> int:
     """Point float consumers of a Q/DQ copy back at the float tensor (in place); returns how
     many inputs were rerouted.
 
@@ -306,7 +315,7 @@ def keep_float_paths(path, op_types, excluded=()):
     return rerouted
 
 
-def read_ranges(cache_path):
+def read_ranges(cache_path: str) -> Dict[str, Tuple[float, float]]:
     """{tensor: (low, high)} from a calibration cache written by :func:`quantize`."""
     from onnxruntime.quantization.calibrate import load_tensors_data
 
@@ -352,7 +361,8 @@ def _conv_weights(node, init):
     return w, (attrs["group"].i if "group" in attrs else 1)
 
 
-def node_sqnr(fp32_path, batches, ranges, target, ops="conv", excluded=()):
+def node_sqnr(fp32_path: str, batches: Iterable[np.ndarray], ranges: Dict[str, Tuple[float, float]], target: str,
+              ops: str = "conv", excluded: Collection[str] = ()) -> Dict[str, float]:
     """Predicted output SQNR (dB, median over output channels) of every Conv/Gemm that
     ``ops`` quantizes, from one pass over ``batches`` (the calibration images) and the
     calibrated ``ranges`` ({tensor: (low, high)}).
@@ -431,7 +441,7 @@ def node_sqnr(fp32_path, batches, ranges, target, ops="conv", excluded=()):
     return out
 
 
-def tail_nodes(model_path, count, op_types=("Conv", "Gemm")):
+def tail_nodes(model_path: str, count: int, op_types: Sequence[str] = ("Conv", "Gemm")) -> List[str]:
     """Names of the last ``count`` nodes of ``op_types`` in graph (topological) order."""
     import onnx
 
