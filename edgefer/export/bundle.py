@@ -28,8 +28,8 @@ def write(path: Union[str, "os.PathLike"], manifest: Dict[str, Any], files: Dict
     tmp = tempfile.mkdtemp(prefix=temp_prefix(name + ".partial"), dir=parent)
     os.chmod(tmp, umask_mode(folder=True))  # mkdtemp's 0700 would hide the bundle from a service user
     try:
-        for name, src in files.items():
-            shutil.copyfile(src, os.path.join(tmp, name))
+        for file_name, src in files.items():
+            shutil.copyfile(src, os.path.join(tmp, file_name))
         for a in manifest["artifacts"]:
             f = os.path.join(tmp, a["file"])
             a["sha256"] = sha256_file(f)

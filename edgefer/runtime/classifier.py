@@ -101,8 +101,9 @@ class OnnxRuntimeBackend(object):
         if not have:
             return "onnxruntime is not installed (pip install 'edgefer[cpu]')"
         if self.providers[0] not in have:
-            return ("ONNX Runtime %s lacks %s (providers: %s); on a Jetson install NVIDIA's onnxruntime-gpu wheel "
-                    "for your JetPack" % (onnx_predict.onnxruntime().__version__, self.providers[0], ", ".join(have)))
+            return ("ONNX Runtime %s has no %s (providers: %s); it needs onnxruntime-gpu and an NVIDIA GPU (on a "
+                    "Jetson NVIDIA's wheel for your JetPack)" % (onnx_predict.onnxruntime().__version__,
+                                                                   self.providers[0], ", ".join(have)))
         return None
 
     def runner(self, bundle: Bundle, artifact: dict, threads: int = 0, spinning: bool = True,

@@ -46,9 +46,11 @@ def shipped_bundles() -> List[str]:
     return sorted(n[:-len(".edgefer")] for n in os.listdir(DEFAULT_BUNDLE_DIR) if n.endswith(".edgefer"))
 
 
-def resolve_bundle(bundle: Optional[str]) -> str:
+def resolve_bundle(bundle: Union[None, str, Bundle]) -> Union[str, Bundle]:
     """``"default"``/None -> the bundle shipped in the package; the name of another shipped
     bundle (``"ferplus"``) -> that one; anything else is a path."""
+    if bundle is not None and not isinstance(bundle, str):
+        return bundle  # a Bundle, or a path object
     name = "default" if bundle is None else bundle
     shipped = os.path.join(DEFAULT_BUNDLE_DIR, "%s.edgefer" % name)
     if os.sep not in name and "/" not in name and not name.endswith(".edgefer") and os.path.isdir(shipped) \
