@@ -207,26 +207,10 @@ def train_cmd(ctx, resume, quiet, data, **opts):
     if quiet:
         _quiet(messages=False)  # train's --quiet: no bar; the run's lines stay
     _host_stack("training")
-    from .train import checkpoint
-    from .train.loop import TrainConfig, train
+    from .train.resume import run
 
-    if resume:
-        path = os.path.join(resume, "last.pt") if os.path.isdir(resume) else resume
-        state = checkpoint.load(path)
-        if state.get("kind") != "last" or "resume" not in state:
-            raise EdgeferError("--resume %s: not a last.pt checkpoint (best.pt holds no optimizer state)" % path)
-        cfg = TrainConfig(**state["train"])
-        for name in ("epochs", "stop_after", "max_steps", "workers", "device"):
-            if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
-                setattr(cfg, name, opts[name])
-        cfg.out = os.path.dirname(os.path.abspath(path))
-    else:
-        if not data:
-            raise EdgeferError("--data is required (a data set file or folder), or --resume RUN to continue a run")
-        state = None
-        cfg = TrainConfig(data=data, **opts)
-    best = train(cfg, resume=state, progress=not quiet)
-    click.echo(best)
+    given = [n for n in opts if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
+    click.echo(run(data=data, resume=resume, given=given, progress=not quiet, **opts))
 
 
 EVAL_HELP = """Evaluate a checkpoint on a named split: top-1, macro-F1, per-class

@@ -83,3 +83,24 @@ def test_ddp_two_cpu_processes(fer_csv, tmp_path):
     assert ck["train"]["batch_size"] == 64 and ck["epoch"] == 1
     # each process ran half the batches of the global batch: 576 training images / 64 = 9 steps
     assert ck["step"] == 9
+
+
+def test_a_run_killed_before_its_first_last_pt_starts_again_from_its_config(vit_run, tmp_path):
+    """issue 12, class 7: a kill during the very first last.pt write leaves config.json only;
+    --resume starts that run again (same settings, same seeds) instead of refusing it."""
+    import shutil
+
+    from edgefer.train.loop import TrainConfig
+    from edgefer.train.resume import continued
+
+    folder = tmp_path / "killed"
+    folder.mkdir()
+    shutil.copy(os.path.join(vit_run, "config.json"), str(folder / "config.json"))
+    cfg, state = continued(str(folder), {"epochs": 1})
+    want = TrainConfig(**json.load(open(os.path.join(vit_run, "config.json")))["train"])
+    assert state is None and cfg.out == str(folder) and cfg.epochs == 1
+    assert (cfg.arch, cfg.seed, cfg.data, cfg.augment) == (want.arch, want.seed, want.data, want.augment)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    p = run_cli("train", "--resume", str(empty))
+    assert p.returncode == 2 and "last.pt" in p.stderr and "Traceback" not in p.stderr
