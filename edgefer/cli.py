@@ -626,87 +626,26 @@ def _list_option(text, flag, kind=str):
 def bench_cmd(bundle, data, labels, ferplus_csv, split, allow_train_split, checkpoint, no_pytorch, backends, precisions,
               threads, cpus, warmup, runs, duration, batch, max_spread, pipeline, source, detectors, detector_model,
               max_frames, warmup_frames, width, height, fps, out, tag, no_plots, from_json, quiet):
-    from . import jsonfile
-    from .bench import report, resources
+    from .bench import report
+    from .bench.run import run_bench
 
     if quiet:
         _quiet()
-    if from_json:
-        doc = jsonfile.read(from_json, "--from-json %s" % from_json)
-        if not isinstance(doc, dict) or doc.get("kind") not in ("model", "pipeline") or "rows" not in doc:
-            raise EdgeferError("--from-json %s: not an edgefer bench result (no kind/rows)" % from_json)
-        _bench_output(doc, out or os.path.dirname(os.path.abspath(from_json)), tag or doc["kind"], no_plots)
-        return
-    pinned = None
-    if cpus:
-        try:
-            pinned = resources.pin_cpus(resources.parse_cpus(cpus))
-        except (OSError, ValueError) as exc:
-            raise EdgeferError("--cpus %s: %s" % (cpus, exc)) from None
-        log.info("pinned to CPUs %s", ",".join(map(str, pinned)))
-    n_cpus = len(resources.usable_cpus())
-    thread_list = _list_option(threads, "--threads", int) if threads else ([1, n_cpus] if n_cpus > 1 else [1])
-    if warmup < 0 or (duration is None and runs < 1) or (duration is not None and duration <= 0):
-        raise EdgeferError("--warmup must be >= 0, --runs >= 1 and --duration > 0")
-    if pipeline:
-        if not source:
-            raise EdgeferError("--pipeline needs --source (a camera number, video file, folder or URI)")
-        if data:
-            raise EdgeferError("--data is for the model benchmark; the pipeline benchmark has no labels to score")
-        from .bench.pipeline import benchmark_pipeline
-
-        src = int(source) if source.strip().isdigit() else source
-        if max_frames is not None and max_frames < 1:
-            raise EdgeferError("--max-frames %d: expected >= 1" % max_frames)
-        doc = benchmark_pipeline(src, bundle or "default",
-                                 detectors=_list_option(detectors, "--detector") if detectors else None,
-                                 detector_model=detector_model,
-                                 precisions=_list_option(precisions, "--precision") if precisions else ("fp32", "int8"),
-                                 backends=_list_option(backends, "--backend") if backends else ("auto",),
-                                 threads=thread_list, max_frames=max_frames, warmup_frames=warmup_frames,
-                                 source_options={"width": width, "height": height, "fps": fps},
-                                 max_spread=max_spread, cpus=pinned)
-    else:
-        if not bundle:
-            raise EdgeferError("give a BUNDLE (NAME.edgefer folder), or --pipeline --source SOURCE (see edgefer bench --help)")
-        if source:
-            raise EdgeferError("--source is for the pipeline benchmark: add --pipeline")
-        if data and not split:
-            raise EdgeferError("--data needs --split (e.g. PublicTest): accuracy is reported on a named split")
-        from .bench.model import BACKENDS, benchmark_model
-
-        be = _list_option(backends, "--backend") if backends else ["all"]
-        if be == ["all"]:
-            be = list(BACKENDS)
-        elif "auto" in be:
-            from .runtime.classifier import resolve_backend
-
-            be = [resolve_backend() if b == "auto" else b for b in be]
-        doc = benchmark_model(bundle, data=data, labels=labels, ferplus_csv=ferplus_csv, split=split,
-                              allow_train_split=allow_train_split, checkpoint=checkpoint, backends=be,
-                              precisions=_list_option(precisions, "--precision") if precisions else None,
-                              threads=thread_list, warmup=warmup, runs=runs, duration=duration, throughput_batch=batch,
-                              max_spread=max_spread, pytorch=not no_pytorch, cpus=pinned)
-    if out is None:
-        bpath = doc["bundle"]["path"].rstrip("/")
-        parent = os.path.dirname(bpath)
-        name = os.path.basename(bpath)
-        name = name[:-len(".edgefer")] if name.endswith(".edgefer") else name
-        out = os.path.join(parent, name + "-bench") if os.access(parent, os.W_OK) else name + "-bench"
-    _bench_output(doc, out, tag or doc["kind"], no_plots)
-    if not any(r["status"] == "ok" for r in doc["rows"]):
-        first = next((r["reason"] for r in doc["rows"] if r.get("reason")), "no rows")
-        raise EdgeferError("no benchmark row could run (the first says: %s)" % first)
-
-
-def _bench_output(doc, out, tag, no_plots):
-    from .bench import report
-
+    lists = dict(backends=_list_option(backends, "--backend") if backends else None,
+                 precisions=_list_option(precisions, "--precision") if precisions else None,
+                 threads=_list_option(threads, "--threads", int) if threads else None,
+                 detectors=_list_option(detectors, "--detector") if detectors else None)
+    doc, paths, notes = run_bench(
+        bundle, data=data, labels=labels, ferplus_csv=ferplus_csv, split=split, allow_train_split=allow_train_split,
+        checkpoint=checkpoint, pytorch=not no_pytorch, cpus=cpus, warmup=warmup, runs=runs, duration=duration,
+        batch=batch, max_spread=max_spread, pipeline=pipeline, source=source, detector_model=detector_model,
+        max_frames=max_frames, warmup_frames=warmup_frames, source_options={"width": width, "height": height, "fps": fps},
+        out=out, tag=tag, plots=not no_plots, from_json=from_json, **lists)
     click.echo("\n".join(report.print_lines(doc)))
-    paths, notes = report.write_all(doc, out, tag, plots=not no_plots)
     for n in notes:
         click.echo("note: %s" % n, err=True)
     click.echo("wrote " + ", ".join(paths))
+    report.require_a_row(doc)
 
 
 INFO_HELP = """Describe this device: CPU (model, INT8 dot-product features), cores, RAM, OS and

@@ -12,6 +12,7 @@ import json
 import os
 
 from ..atomic import write_text
+from ..errors import EdgeferError
 from . import device
 
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench.schema.json")
@@ -273,3 +274,10 @@ def write_all(doc, out_dir, tag=None, plots=True):
         if note:
             notes.append(note)
     return paths, notes
+
+
+def require_a_row(doc):
+    """Raise EdgeferError when no row of a result could run (the first reason says why)."""
+    if not any(r["status"] == "ok" for r in doc["rows"]):
+        first = next((r["reason"] for r in doc["rows"] if r.get("reason")), "no rows")
+        raise EdgeferError("no benchmark row could run (the first says: %s)" % first)
