@@ -98,7 +98,10 @@ def make_trt(version="10.3.0.30", parse_errors=None, build_ok=True, dla_cores=2)
             self.min_severity = min_severity
 
     class NetworkDefinitionCreationFlag(object):
-        EXPLICIT_BATCH = 0  # enum value 0 in TensorRT: 1 << 0
+        pass
+
+    if major < 11:  # TensorRT 11 removed it (networks are always explicit-batch; absent in 11.4.0.106)
+        NetworkDefinitionCreationFlag.EXPLICIT_BATCH = 0  # enum value 0 in TensorRT: 1 << 0
 
     class BuilderFlag(object):
         GPU_FALLBACK = "GPU_FALLBACK"
@@ -182,6 +185,8 @@ def make_trt(version="10.3.0.30", parse_errors=None, build_ok=True, dla_cores=2)
         def __setattr__(self, name, value):
             if name == "max_workspace_size" and major >= 10:
                 raise AttributeError("'tensorrt.IBuilderConfig' object has no attribute 'max_workspace_size'")
+            if name == "int8_calibrator" and major >= 11:  # gone in 11 (11.4.0.106): pybind11 refuses it
+                raise AttributeError("'tensorrt.IBuilderConfig' object has no attribute 'int8_calibrator'")
             rec("config." + name, value)
             object.__setattr__(self, name, value)
 
@@ -208,8 +213,11 @@ def make_trt(version="10.3.0.30", parse_errors=None, build_ok=True, dla_cores=2)
             rec("config.add_optimization_profile", profile)
             return 0
 
+    if major < 11:  # gone in TensorRT 11 (absent in 11.4.0.106)
         def set_calibration_profile(self, profile):
             rec("config.set_calibration_profile", profile)
+
+        Config.set_calibration_profile = set_calibration_profile
 
     if (major, minor) >= (8, 4):
         def set_memory_pool_limit(self, pool, size):

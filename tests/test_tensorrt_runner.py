@@ -354,10 +354,11 @@ def add_runtime(trt, gpu, spec, with_nptype=True):
 
         trt.nptype = nptype
 
-    class TensorIOMode(object):
+    class TensorIOMode(object):  # came with the named-tensor API in 8.5
         NONE, INPUT, OUTPUT = "NONE", "INPUT", "OUTPUT"
 
-    trt.TensorIOMode = TensorIOMode
+    if named:
+        trt.TensorIOMode = TensorIOMode
 
     def io():
         return [spec["input"]] + list(spec["outputs"])
