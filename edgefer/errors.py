@@ -78,6 +78,11 @@ def require(module, why, install):
         raise MissingDependencyError(
             "%s needs the Python package '%s' (%s); install it with: %s" % (why, module, exc, install)
         ) from None
+    except Exception as exc:  # noqa: BLE001 - installed but broken, e.g. apt's picamera2 under numpy 2
+        raise MissingDependencyError(
+            "%s: the Python package '%s' is installed but fails to import (%s); reinstall it: %s"
+            % (why, module, reason(exc), install)
+        ) from None
 
 
 def reason(exc):

@@ -93,3 +93,30 @@ def test_a_killed_bundle_write_is_swept_by_the_next(tmp_path):
     manifest = {"model": {}, "artifacts": [{"file": "m.onnx"}]}
     writer.write(str(tmp_path / "b.edgefer"), manifest, {"m.onnx": str(src)})
     assert not partial.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["b.edgefer", "m.onnx"]
+
+
+def test_a_dependency_that_is_installed_but_broken_is_one_clear_error():
+    """apt's picamera2 under pip's numpy 2 fails with ValueError at import: a clear line, exit 3."""
+    import sys
+    import importlib.abc
+    import importlib.util
+
+    from edgefer.errors import MissingDependencyError, require
+
+    class Broken(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+        def find_spec(self, name, path, target=None):
+            return importlib.util.spec_from_loader(name, self) if name == "edgefer_broken_dep" else None
+
+        def create_module(self, spec):
+            return None
+
+        def exec_module(self, module):
+            raise ValueError("numpy.dtype size changed, may indicate binary incompatibility")
+
+    sys.meta_path.insert(0, Broken())
+    try:
+        with pytest.raises(MissingDependencyError) as e:
+            require("edgefer_broken_dep", "the Raspberry Pi camera", "sudo apt install --reinstall python3-picamera2")
+    finally:
+        sys.meta_path.pop(0)
+    assert e.value.exit_code == 3 and "installed but fails to import (ValueError: numpy.dtype" in str(e.value)
