@@ -36,6 +36,14 @@ COLORS = ("gray3", "rgb")
 SCHEMA_KEYS = ("size", "color", "interpolation", "mean", "std", "framing")
 
 
+def _known_keys(d, keys, what):
+    """``d`` when every key is one of ``keys``; a clear error naming the others otherwise."""
+    unknown = set(d) - set(keys)
+    if unknown:
+        raise EdgeferError("%s: unknown keys %s" % (what, sorted(unknown)))
+    return d
+
+
 class Framing(object):
     """How a face box becomes a crop: margin, vertical shift, square, eye alignment."""
 
@@ -50,11 +58,7 @@ class Framing(object):
 
     @classmethod
     def from_dict(cls, d):
-        d = dict(d or {})
-        unknown = set(d) - {"margin", "shift_y", "square", "align"}
-        if unknown:
-            raise EdgeferError("preprocessing framing: unknown keys %s" % sorted(unknown))
-        return cls(**d)
+        return cls(**_known_keys(dict(d or {}), ("margin", "shift_y", "square", "align"), "preprocessing framing"))
 
     def __eq__(self, other):
         return isinstance(other, Framing) and self.to_dict() == other.to_dict()
@@ -103,10 +107,7 @@ class Preprocess(object):
     def from_dict(cls, d):
         if not isinstance(d, dict):
             raise EdgeferError("preprocessing block: expected a JSON object, got %s" % type(d).__name__)
-        unknown = set(d) - set(SCHEMA_KEYS)
-        if unknown:
-            raise EdgeferError("preprocessing block: unknown keys %s" % sorted(unknown))
-        return cls(**d)
+        return cls(**_known_keys(d, SCHEMA_KEYS, "preprocessing block"))
 
     def __eq__(self, other):
         return isinstance(other, Preprocess) and self.to_dict() == other.to_dict()

@@ -60,7 +60,16 @@ def _host_owner(array):
     return base
 
 
-class _PycudaIO(object):
+class _CudaIO(object):
+    """What both CUDA layers share: a device allocation's address is ``int(allocation)``
+    (pycuda's DeviceAllocation converts, cuda-python's is an int already)."""
+
+    @staticmethod
+    def pointer(allocation):
+        return int(allocation)
+
+
+class _PycudaIO(_CudaIO):
     """Pinned host memory, device memory and one stream through ``pycuda.driver``."""
 
     name = "pycuda"
@@ -105,10 +114,6 @@ class _PycudaIO(object):
         self._device.append(allocation)
         return allocation
 
-    @staticmethod
-    def pointer(allocation):
-        return int(allocation)
-
     def create_stream(self):
         self._stream = self._cuda.Stream()
         self.stream_handle = int(self._stream.handle)
@@ -142,7 +147,7 @@ class _PycudaIO(object):
             ctx.detach()
 
 
-class _CudartIO(object):
+class _CudartIO(_CudaIO):
     """The same through cuda-python's runtime API (``cudaMallocHost``, ``cudaMalloc``,
     ``cudaMemcpyAsync``, ``cudaStreamCreate``, ``cudaStreamSynchronize``). The runtime API
     uses the device's primary context, as TensorRT does."""
@@ -180,10 +185,6 @@ class _CudartIO(object):
         pointer = int(self._check(self._rt.cudaMalloc(int(nbytes)), "cudaMalloc"))
         self._device.append(pointer)
         return pointer
-
-    @staticmethod
-    def pointer(allocation):
-        return int(allocation)
 
     def create_stream(self):
         self._stream = self._check(self._rt.cudaStreamCreate(), "cudaStreamCreate")
