@@ -42,7 +42,13 @@ def test_wheel_holds_every_data_file(tmp_path):
         "          blazeface.BLAZEFACE_BACK):\n"
         "    assert os.path.isfile(f), f\n"
         "assert 'rpi5' in profiles.available() and profiles.load('rpi5')['options']\n"
-        "print('ok')\n" % (str(tmp_path / "site"), str(tmp_path / "site"))
+        "from edgefer.runtime.pipeline import resolve_bundle, shipped_bundles\n"
+        "from edgefer.bundle import Bundle\n"
+        "assert shipped_bundles() == ['default', 'ferplus'], shipped_bundles()\n"
+        "for name in shipped_bundles():\n"
+        "    assert resolve_bundle(name).startswith(%r), resolve_bundle(name)\n"
+        "    Bundle.load(resolve_bundle(name))\n"
+        "print('ok')\n" % (str(tmp_path / "site"), str(tmp_path / "site"), str(tmp_path / "site"))
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(tmp_path), timeout=120)
     assert p.returncode == 0 and p.stdout.strip() == "ok", p.stdout + p.stderr
