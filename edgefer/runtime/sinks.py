@@ -33,7 +33,7 @@ import os
 import re
 import sys
 from collections import namedtuple
-from typing import Any, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Union
 from urllib.parse import parse_qs
 
 import numpy as np
@@ -44,6 +44,9 @@ from ..errors import EdgeferError
 from ..registry import Registry
 from .overlay import Overlay
 from .types import Sink  # noqa: F401  (the base class, here for ``sinks.Sink``)
+
+if TYPE_CHECKING:  # for the annotations only
+    from .types import FrameResult  # noqa: F401
 
 VIDEO_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
@@ -72,18 +75,18 @@ class CallbackSink(Sink):
     """Calls ``fn(result)`` for every frame; ``fn`` returning ``False`` (not ``None``) stops
     the pipeline. ``on_close`` (optional) is called once by :meth:`close`."""
 
-    def __init__(self, fn, on_close=None):
+    def __init__(self, fn: Callable[["FrameResult"], Optional[bool]], on_close: Optional[Callable[[], None]] = None) -> None:
         if not callable(fn):
             raise TypeError("CallbackSink needs a callable, not %r" % (fn,))
         self.fn = fn
         self.on_close = on_close
         self._closed = False
 
-    def write(self, result):
+    def write(self, result: "FrameResult") -> None:
         if self.fn(result) is False:
             self.stopped = True
 
-    def close(self):
+    def close(self) -> None:
         if not self._closed:
             self._closed = True
             if self.on_close is not None:
@@ -97,7 +100,7 @@ class JsonLinesSink(Sink):
     as it is written, so ``tail -f`` shows it at once. ``append``: add to an existing file
     instead of replacing it. A closed pipe on stdout (``... | head``) sets ``stopped``."""
 
-    def __init__(self, path="-", decimals=4, append=False):
+    def __init__(self, path: Any = "-", decimals: int = 4, append: bool = False) -> None:
         self.decimals = decimals
         self.count = 0
         self._own = False
@@ -115,7 +118,7 @@ class JsonLinesSink(Sink):
                 raise EdgeferError("cannot write JSON lines to %s: %s" % (self.path, exc.strerror or exc))
             self._own = True
 
-    def write(self, result):
+    def write(self, result: "FrameResult") -> None:
         if self._file is None or self.stopped:
             return
         line = json.dumps(result.to_dict(self.decimals), separators=(",", ":"))
@@ -137,7 +140,7 @@ class JsonLinesSink(Sink):
             raise EdgeferError("cannot write JSON lines to %s: %s" % (self.path, exc.strerror or exc))
         self.count += 1
 
-    def close(self):
+    def close(self) -> None:
         f, self._file = self._file, None
         if f is not None and self._own:
             f.close()
@@ -168,7 +171,8 @@ class WindowSink(Sink):
 
     QUIT_KEYS = (ord("q"), ord("Q"), 27)
 
-    def __init__(self, title="edgefer", overlay=None, quit_keys=None, fullscreen=False):
+    def __init__(self, title: str = "edgefer", overlay: Union[Overlay, None, bool] = None,
+                 quit_keys: Optional[Sequence[int]] = None, fullscreen: bool = False) -> None:
         self.title = title
         self.fullscreen = fullscreen
         self.quit_keys = tuple(self.QUIT_KEYS if quit_keys is None else
@@ -191,7 +195,7 @@ class WindowSink(Sink):
             return self._disable(reason)
         self.available = True
 
-    def write(self, result):
+    def write(self, result: "FrameResult") -> None:
         if self.available is None:
             self._check()
         if self.available is False:
@@ -232,7 +236,7 @@ class WindowSink(Sink):
             except cv2.error:
                 return
 
-    def close(self):
+    def close(self) -> None:
         if self._shown:
             self._shown = False
             try:
@@ -267,7 +271,8 @@ class VideoFileSink(Sink):
     an ``Exception``; Ctrl-C closes normally) deletes it, so a partial video never appears under
     ``path``. A run killed outright leaves only the hidden temporary file."""
 
-    def __init__(self, path, fps=None, fourcc=None, overlay=None):
+    def __init__(self, path: str, fps: Optional[float] = None, fourcc: Optional[str] = None,
+                 overlay: Union[Overlay, None, bool] = None) -> None:
         self.path = os.fspath(path)
         ext = os.path.splitext(self.path)[1].lower()
         if fourcc is None and ext not in VIDEO_FOURCC:
@@ -341,7 +346,7 @@ class VideoFileSink(Sink):
         for _, image, _ in pending:
             self._emit(image)
 
-    def write(self, result):
+    def write(self, result: "FrameResult") -> None:
         if self._closed:
             raise RuntimeError("write() on a closed VideoFileSink (%s)" % self.path)
         image = self._render(result)
@@ -356,7 +361,7 @@ class VideoFileSink(Sink):
                 return
         self._emit(image)
 
-    def close(self):
+    def close(self) -> None:
         """Finish the file and rename it to ``path`` (nothing is written when no frame came)."""
         if self._closed:
             return
@@ -375,7 +380,7 @@ class VideoFileSink(Sink):
             _remove(self._tmp)
             raise EdgeferError("cannot write video %s: %s" % (self.path, exc.strerror or exc))
 
-    def abort(self):
+    def abort(self) -> None:
         """Stop and delete the unfinished temporary file; ``path`` is not created."""
         self._closed = True
         self._pending = []
@@ -399,7 +404,8 @@ class ImageFileSink(Sink):
     (``frame_000123.jpg``). Each image is written under a temporary name and renamed.
     ``quality``: JPEG quality. ``overlay``: see :class:`Overlay`."""
 
-    def __init__(self, path, overlay=None, pattern="frame_%06d.jpg", quality=95):
+    def __init__(self, path: str, overlay: Union[Overlay, None, bool] = None, pattern: str = "frame_%06d.jpg",
+                 quality: int = 95) -> None:
         self.path = os.fspath(path)
         self.folder = _is_folder_spec(self.path)
         ext = os.path.splitext(pattern if self.folder else self.path)[1].lower()
@@ -420,7 +426,7 @@ class ImageFileSink(Sink):
         self.last_path = None
         self._render = _renderer(overlay)
 
-    def write(self, result):
+    def write(self, result: "FrameResult") -> None:
         cv2 = deps.cv2("writing images")
         name = os.path.join(self.path, self.pattern % result.index) if self.folder else self.path
         params = [cv2.IMWRITE_JPEG_QUALITY, self.quality] if self.ext in (".jpg", ".jpeg") else []
@@ -449,14 +455,14 @@ class SinkGroup(Sink):
     """Several sinks as one: writes to each; ``stopped`` when any is; closes all (even when
     one fails, re-raising the first failure afterwards)."""
 
-    def __init__(self, sinks):
+    def __init__(self, sinks: Sequence[Sink]) -> None:
         self.sinks = list(sinks)
 
     @property
     def stopped(self):
         return any(getattr(s, "stopped", False) for s in self.sinks)
 
-    def write(self, result):
+    def write(self, result: "FrameResult") -> None:
         for s in self.sinks:
             s.write(result)
 
@@ -475,10 +481,10 @@ class SinkGroup(Sink):
         if first is not None:
             raise first
 
-    def close(self):
+    def close(self) -> None:
         self._end("close")
 
-    def abort(self):
+    def abort(self) -> None:
         self._end("abort")
 
     def __exit__(self, exc_type, exc, tb):

@@ -347,7 +347,7 @@ class WebSink(Sink):
         return self.token is None or (given is not None and hmac.compare_digest(given, self.token))
 
     # -- the pipeline side -------------------------------------------------------------
-    def write(self, result):
+    def write(self, result) -> None:
         if self._closed:
             raise RuntimeError("write() on a closed WebSink")
         text = json.dumps(result.to_dict(), separators=(",", ":"))
@@ -359,7 +359,7 @@ class WebSink(Sink):
             self.frames += 1
             self._cond.notify_all()
 
-    def close(self):
+    def close(self) -> None:
         if self._closed:
             return
         self._closed = True
