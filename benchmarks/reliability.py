@@ -220,7 +220,7 @@ def kills(data, trials, seed=0):
         state = _bundle_state(bundle)
         again = subprocess.run(export, cwd=ROOT, capture_output=True, text=True)
         left = [f for f in os.listdir(work) if f.startswith(".b.edgefer")]
-        tmp = [f for f in os.listdir(tempfile.gettempdir()) if f.startswith("edgefer-export-")]
+        tmp = [f for f in os.listdir(tempfile.gettempdir()) if f.startswith((".edgefer-export.", "edgefer-export-"))]
         out["export"].append({"kill_after_s": round(delay, 1), "killed": killed, "bundle_after_kill": state,
                               "next_export_exit": again.returncode, "partials_left": left,
                               "tmp_work_dirs_left": len(tmp), "bundle_after_next": _bundle_state(bundle)})

@@ -18,6 +18,7 @@ from typing import Any, List
 import numpy as np
 
 from .. import __version__
+from ..atomic import sweep_stale, temp_prefix
 from ..cache import cache_dir
 from ..data import detect_format, open_dataset
 from ..errors import EdgeferError
@@ -108,7 +109,7 @@ def run(checkpoint_path: str, opts: Options) -> str:
     ck, model, pre = _load_checkpoint(checkpoint_path, opts)
     name, out, batches = _destination(ck, opts)
     ev, m2d, names, accuracy_ctx = _eval_data(opts, ck, ck["data"])
-    work = _Work(tempfile.mkdtemp(prefix="edgefer-export-"))
+    work = _Work(_scratch())
     try:
         fp32 = _fp32(work, model, pre, ev, batches, opts)
         if opts.fp16:
@@ -123,6 +124,14 @@ def run(checkpoint_path: str, opts: Options) -> str:
     if opts.trt:
         build_engines(path, opts)
     return path
+
+
+def _scratch():
+    """A scratch folder in the temporary directory (models, calibration data: up to ~230 MB),
+    after sweeping those that killed exports left (their process no longer runs)."""
+    tmp = tempfile.gettempdir()
+    sweep_stale(tmp, "edgefer-export")
+    return tempfile.mkdtemp(prefix=temp_prefix("edgefer-export"), dir=tmp)
 
 
 class _Work(object):
