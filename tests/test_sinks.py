@@ -618,3 +618,60 @@ def test_outputs_get_the_umask_permissions_not_mkstemp_0600(small, tmp_path):
             assert os.stat(f).st_mode & 0o777 == 0o644, f
     finally:
         os.umask(old)
+
+
+# -- the HTTP catalogue: what a careless or hostile client may send (issue 12) -------------------
+
+_H = "Host: 127.0.0.1\r\n"
+HTTP_CATALOGUE = [
+    ("page", "GET / HTTP/1.1\r\n" + _H + "\r\n", 200),
+    ("post", "POST / HTTP/1.1\r\n" + _H + "Content-Length: 3\r\n\r\nabc", 501),
+    ("put", "PUT /latest.json HTTP/1.1\r\n" + _H + "\r\n", 501),
+    ("delete", "DELETE / HTTP/1.1\r\n" + _H + "\r\n", 501),
+    ("options", "OPTIONS * HTTP/1.1\r\n" + _H + "\r\n", 501),
+    ("traversal", "GET /../../etc/passwd HTTP/1.1\r\n" + _H + "\r\n", 404),
+    ("encoded traversal", "GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\n" + _H + "\r\n", 404),
+    ("unknown path", "GET /admin HTTP/1.1\r\n" + _H + "\r\n", 404),
+    ("long path", "GET /" + "a" * 70000 + " HTTP/1.1\r\n" + _H + "\r\n", 414),
+    ("long header", "GET / HTTP/1.1\r\n" + _H + "X: " + "b" * 70000 + "\r\n\r\n", 431),
+    ("many headers", "GET / HTTP/1.1\r\n" + _H + "".join("X-%d: 1\r\n" % i for i in range(150)) + "\r\n", 431),
+    # one word is an HTTP/0.9 request line to http.server: the 400 comes without a status line
+    ("garbage", "garbage\r\n\r\n", None),
+    ("binary", "\x00\x01\x02\xff\r\n\r\n", None),
+    ("two words", "GET /latest.json\r\n\r\n", None),
+    ("bad version", "GET / HTTP/9.9\r\n" + _H + "\r\n", None),  # a 505 body, without a status line
+    ("no host (HTTP/1.0)", "GET /latest.json HTTP/1.0\r\n\r\n", 200),
+    ("empty host", "GET /latest.json HTTP/1.1\r\nHost: \r\n\r\n", 403),
+    ("foreign host", "GET /latest.json HTTP/1.1\r\nHost: attacker.example\r\n\r\n", 403),
+    ("ipv6 loopback host", "GET /latest.json HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", 200),
+    ("head of the stream", "HEAD /stream.mjpg HTTP/1.1\r\n" + _H + "\r\n", 404),
+    ("head of the page", "HEAD / HTTP/1.1\r\n" + _H + "\r\n", 200),
+    ("query junk", "GET /latest.json?%ff%fe=&&token HTTP/1.1\r\n" + _H + "\r\n", 200),
+    ("health", "GET /healthz HTTP/1.1\r\n" + _H + "\r\n", 200),
+    ("connect method", "CONNECT example.com:443 HTTP/1.1\r\n" + _H + "\r\n", 501),
+    ("absolute uri", "GET http://127.0.0.1/latest.json HTTP/1.1\r\n" + _H + "\r\n", 404),
+]
+
+
+def _raw(port, data, timeout=5):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data.encode("latin-1"))
+        head = s.recv(64)
+    finally:
+        s.close()
+    return int(head.split()[1]) if head.startswith(b"HTTP/") else None
+
+
+def test_the_web_page_answers_the_http_catalogue_and_stays_up(small, capfd):
+    with WebSink(port=0) as sink:
+        for name, request, want in HTTP_CATALOGUE:
+            assert _raw(sink.port, request) == want, name
+        # a client that connects and says nothing, or half a request line, then leaves
+        socket.create_connection(("127.0.0.1", sink.port), timeout=5).close()
+        half = socket.create_connection(("127.0.0.1", sink.port), timeout=5)
+        half.sendall(b"GET /str")
+        half.close()
+        assert _raw(sink.port, "GET /healthz HTTP/1.1\r\n" + _H + "\r\n") == 200  # still serving
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Exception" not in err, err[-2000:]

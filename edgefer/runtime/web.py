@@ -27,6 +27,7 @@ import json
 import logging
 import secrets
 import socket
+import sys
 import threading
 import time
 from http.cookies import CookieError, SimpleCookie
@@ -35,7 +36,7 @@ from typing import Optional
 from urllib.parse import parse_qs
 
 from .. import deps
-from ..errors import EdgeferError
+from ..errors import EdgeferError, reason
 from .overlay import PALETTE, Overlay
 from .types import Sink
 
@@ -132,6 +133,15 @@ class _Server(ThreadingHTTPServer):
     # The standard library's listen backlog is 5: a burst of browsers (a kiosk's page opened on
     # several screens, reconnects after a network blip) would see refused connections.
     request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        """A client that goes away mid-answer is normal (debug); anything else one warning
+        line. socketserver's default prints a traceback into the user's terminal."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            log.debug("web page: client %s went away (%s)", client_address[0], exc)
+        else:
+            log.warning("web page: a request from %s failed: %s", client_address[0], reason(exc))
 
 
 class _Server6(_Server):
