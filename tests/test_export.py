@@ -332,3 +332,33 @@ def test_exact_qdq_computes_what_the_qdq_nodes_say(tmp_path):
     y = session(path, threads=1, exact_qdq=True).run(None, {"x": x})[0]
     assert float(y.ravel()[0]) == pytest.approx(255 * 0.01 * w.astype(np.int64).sum(), rel=1e-6)
     assert exact_qdq({"precision": "int8", "target": "tensorrt"}) and not exact_qdq({"precision": "int8", "target": "cpu"})
+
+
+def test_kill_9_mid_export_leaves_no_bundle_and_the_next_export_sweeps(vit_run, tmp_path):
+    """issue 12: an export killed with SIGKILL leaves no half bundle where the bundle goes;
+    its scratch folder (up to ~230 MB) is swept by the next export, which succeeds."""
+    import signal
+    import tempfile
+    import time
+
+    out = str(tmp_path / "k.edgefer")
+    cmd = [sys.executable, "-m", "edgefer", "export", os.path.join(vit_run, "best.pt"), "--eval-limit", "200",
+           "--out", out]
+    proc = subprocess.Popen(cmd + ["--int8"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scratch = os.path.join(tempfile.gettempdir(), ".edgefer-export.%d-" % proc.pid)
+    deadline = time.time() + 300
+    mine = []
+    while time.time() < deadline and proc.poll() is None:
+        mine = [os.path.join(tempfile.gettempdir(), f) for f in os.listdir(tempfile.gettempdir())
+                if os.path.join(tempfile.gettempdir(), f).startswith(scratch)]
+        if mine and any(f.endswith(".onnx") for f in os.listdir(mine[0])):
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None and mine, "the export ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not os.path.exists(out) and os.path.isdir(mine[0])  # nothing half-written; the scratch is left
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert not os.path.exists(mine[0]) and os.path.isfile(os.path.join(out, "manifest.json"))
+    assert not [f for f in os.listdir(str(tmp_path)) if f.startswith(".")]

@@ -104,3 +104,31 @@ def test_a_run_killed_before_its_first_last_pt_starts_again_from_its_config(vit_
     empty.mkdir()
     p = run_cli("train", "--resume", str(empty))
     assert p.returncode == 2 and "last.pt" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_kill_9_mid_training_leaves_a_loadable_resumable_run_and_the_next_write_sweeps(fer_csv, tmp_path):
+    """issue 12: SIGKILL gives no chance to clean up. Whatever the moment (here: while the
+    second epoch trains, with a stale temporary file of an earlier killed writer beside),
+    last.pt loads, --resume finishes the run, and leftovers of dead writers are gone."""
+    out = tmp_path / "run"
+    out.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = out / (".last.%d-killed.tmp.pt" % dead.pid)  # what a kill during a last.pt write leaves
+    stale.write_bytes(b"half a checkpoint")
+    proc = subprocess.Popen([sys.executable, "-m", "edgefer", "train", *TINY, "--epochs", "3", "--out", str(out)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hist = out / "history.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not (hist.exists() and hist.read_text().count("\n") >= 1):
+        time.sleep(0.2)
+    assert proc.poll() is None, "training ended before it could be killed"
+    proc.kill()
+    proc.wait()
+    assert not stale.exists()  # swept by the first last.pt write of the new run
+    ck = torch.load(out / "last.pt", weights_only=True)
+    assert ck["epoch"] >= 1
+    run_cli("train", "--resume", out, check=True)
+    ck = torch.load(out / "last.pt", weights_only=True)
+    assert ck["epoch"] == 3 and [r["epoch"] for r in ck["history"]] == [1, 2, 3]
+    assert not [f for f in os.listdir(out) if f.startswith(".")]
