@@ -192,14 +192,17 @@ def _kill_at(cmd, delay, cwd):
         return True
 
 
-def kills(data, trials, seed=0):
+def kills(data, trials, seed=0, train_trials=None):
     rng = random.Random(seed)
+    train_trials = trials if train_trials is None else train_trials
     work = tempfile.mkdtemp(prefix="edgefer-kills-")
     run = os.path.join(work, "run")
     train = _edgefer("train", "--data", data, "--arch", "efficientvit_m5", "--img-size", 48, "--train-limit", 1200,
                      "--epochs", 3, "--quiet", "--out", run)
     out = {"train": [], "export": []}
-    for k in range(trials):
+    if not train_trials:  # a finished run to export
+        subprocess.run(train, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for k in range(train_trials):
         shutil.rmtree(run, ignore_errors=True)
         delay = rng.uniform(3, 40)
         killed = _kill_at(train, delay, ROOT)
@@ -212,8 +215,8 @@ def kills(data, trials, seed=0):
                              "resume_exit": resumed.returncode, "resume_error": resumed.stderr.strip()[-300:],
                              "leftovers_after_resume": leftovers})
     bundle = os.path.join(work, "b.edgefer")
-    export = _edgefer("export", os.path.join(run, "best.pt"), "--int8", "--eval-limit", 200, "--gate-limit", 200,
-                      "--out", bundle)
+    export = _edgefer("export", os.path.join(run, "best.pt"), "--int8", "--eval-limit", 200, "--out", bundle,
+                      "--calib-dir", os.path.join(work, "calibration"))  # the run's own list, not the repository's
     for k in range(trials):
         delay = rng.uniform(2, 60)
         killed = _kill_at(export, delay, ROOT)
@@ -222,7 +225,8 @@ def kills(data, trials, seed=0):
         left = [f for f in os.listdir(work) if f.startswith(".b.edgefer")]
         tmp = [f for f in os.listdir(tempfile.gettempdir()) if f.startswith((".edgefer-export.", "edgefer-export-"))]
         out["export"].append({"kill_after_s": round(delay, 1), "killed": killed, "bundle_after_kill": state,
-                              "next_export_exit": again.returncode, "partials_left": left,
+                              "next_export_exit": again.returncode, "next_export_error": again.stderr.strip()[-300:]
+                              if again.returncode else "", "partials_left": left,
                               "tmp_work_dirs_left": len(tmp), "bundle_after_next": _bundle_state(bundle)})
     shutil.rmtree(work, ignore_errors=True)
     return out
@@ -315,6 +319,7 @@ def main():
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--stalled", type=int, default=5)
     ap.add_argument("--trials", type=int, default=8)
+    ap.add_argument("--train-trials", type=int, default=None, help="kill trials of training (default --trials)")
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "reliability.md"))
     a = ap.parse_args()
     if not os.path.isfile(VIDEO):
@@ -325,9 +330,12 @@ def main():
     for part in parts:
         t0 = time.time()
         print("%s ..." % part, file=sys.stderr, flush=True)
+        previous = results.get(part)
         results[part] = {"catalogue": catalogue, "soak": lambda: soak(a.frames),
                          "web": lambda: web(a.seconds, a.clients, a.stalled),
-                         "kills": lambda: kills(a.data, a.trials)}[part]()
+                         "kills": lambda: kills(a.data, a.trials, train_trials=a.train_trials)}[part]()
+        if part == "kills" and a.train_trials == 0 and previous:
+            results[part]["train"] = previous["train"]
         print("%s: %.0f s" % (part, time.time() - t0), file=sys.stderr, flush=True)
         write_report(results, a.out)
     print(a.out)

@@ -643,13 +643,20 @@ def test_a_stream_that_never_answers_times_out_and_releases_what_it_opens_later(
 
 def test_ctrl_c_is_prompt_while_a_stream_opens():
     import _thread
+    import signal
 
-    threading.Timer(0.3, _thread.interrupt_main).start()
-    t = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        open_source("rtsp://10.255.255.1/stream", capture_factory=lambda t, a: time.sleep(5) or FakeCapture(),
-                    open_timeout=None)
-    assert time.monotonic() - t < 1.0
+    # a background job inherits SIGINT ignored, and interrupt_main then does nothing: give the
+    # test the terminal's disposition while it runs
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Timer(0.3, _thread.interrupt_main).start()
+        t = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            open_source("rtsp://10.255.255.1/stream", capture_factory=lambda t, a: time.sleep(5) or FakeCapture(),
+                        open_timeout=None)
+        assert time.monotonic() - t < 1.0
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_a_truncated_video_file_warns_with_frames_read_against_declared(tmp_path, caplog):
