@@ -75,8 +75,11 @@ def test_picamera_example_reads_picam_and_reports_the_face(tmp_path):
     log, out = tmp_path / "picam.json", tmp_path / "out.jsonl"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(fake), ROOT]), OMP_NUM_THREADS="1",
                FAKE_PICAM_LOG=str(log), FAKE_PICAM_PHOTO=need_shared(PHOTO))
+    # A shell's background job (CI's, for one) inherits SIGINT ignored, and Python then never
+    # raises KeyboardInterrupt: give the child the default disposition, as a terminal would.
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "examples", "picamera.py"), "0", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     timer = _watchdog(proc, 90)
     try:
         first = proc.stdout.readline()  # the first event: the face appears
