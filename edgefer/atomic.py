@@ -78,7 +78,10 @@ def sweep_stale(folder, name, suffix=""):
         if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
             path = os.path.join(folder, entry)
             with contextlib.suppress(OSError):
-                shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.remove(path)
                 removed.append(path)
     return removed
 

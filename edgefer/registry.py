@@ -42,7 +42,7 @@ class Registry(object):
 
     def resolve(self, name: str) -> str:
         """The registered name for ``name`` or one of its aliases; a clear error otherwise."""
-        key = str(name).strip().lower()
+        key = self._key(name)
         key = self._aliases.get(key, key)
         if key not in self._factories:
             raise EdgeferError("%s %r: expected one of %s" % (self.what, name, ", ".join(self._factories)))
@@ -57,8 +57,13 @@ class Registry(object):
         return tuple(self._factories)
 
     def __contains__(self, name) -> bool:
-        key = str(name).strip().lower()
+        key = self._key(name)
         return key in self._factories or key in self._aliases
+
+    @staticmethod
+    def _key(name) -> str:
+        """Names match case-insensitively, surrounding blanks ignored."""
+        return str(name).strip().lower()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

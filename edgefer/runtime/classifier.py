@@ -63,7 +63,8 @@ def choose_artifacts(bundle, backend, precision="auto"):
     """The bundle artifacts (one per batch size, smallest batch first) for a backend."""
     if precision not in PRECISIONS:
         raise EdgeferError("--precision %r: expected one of %s" % (precision, ", ".join(PRECISIONS)))
-    gpu, target = BACKENDS.get(backend).gpu, BACKENDS.get(backend).target
+    chosen = BACKENDS.get(backend)
+    gpu, target = chosen.gpu, chosen.target
     order = {"auto": ["int8", "fp16", "fp32"] if gpu else ["int8", "fp32"]}.get(precision, [precision])
     for p in order:
         found = [a for a in bundle.artifacts if a["precision"] == p and (p != "int8" or a.get("target") == target)]
