@@ -260,12 +260,11 @@ def write_report(results, path_md):
     from edgefer.atomic import write_json, write_text
     from edgefer.bench import device
 
-    results["machine"] = device.summary(device.report())
-    results["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     write_json(path_md[:-3] + ".json", results)
-    lines = ["# Reliability (%s)" % results["date"], "",
-             "Made by `python benchmarks/reliability.py` on this project's machine (%s), nothing else running."
-             % _machine_line(results["machine"]), ""]
+    lines = ["# Reliability", "",
+             "Made by `python benchmarks/reliability.py` on this project's machines, nothing else running; each "
+             "section names the machine and the date of its measurement (parts can be re-run alone with `--only`).",
+             ""]
     lines += _md_sections(results)
     write_text(path_md, "\n".join(lines) + "\n")
 
@@ -274,11 +273,24 @@ def _machine_line(summary):
     return summary if isinstance(summary, str) else json.dumps(summary)[:200]
 
 
+def measured_here():
+    from edgefer.bench import device
+
+    return {"machine": device.summary(device.report()),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def _measured(part):
+    m = part.get("measured")
+    return ["Measured %s on %s." % (m["date"], _machine_line(m["machine"])), ""] if m else []
+
+
 def _md_sections(r):
     out = []
     if "catalogue" in r:
         c = r["catalogue"]
-        out += ["## Bad-input catalogue", "", "%d cases in %s: %d failed, %d errors, %d skipped (%.0f s)."
+        out += ["## Bad-input catalogue", ""] + _measured(c) + [
+            "%d cases in %s: %d failed, %d errors, %d skipped (%.0f s)."
                 % (c["cases"], ", ".join("`%s`" % f for f in c["files"]), c["failures"], c["errors"], c["skipped"],
                    c["seconds"]), ""]
     if "kills" in r:
@@ -286,7 +298,7 @@ def _md_sections(r):
         t_ok = sum(1 for t in k["train"] if t["resume_exit"] == 0 and t["last_pt_loads"] in (True, None))
         e_ok = sum(1 for t in k["export"] if t["bundle_after_kill"] != "damaged" and t["next_export_exit"] == 0
                    and not t["partials_left"])
-        out += ["## kill -9 trials", "",
+        out += ["## kill -9 trials", ""] + _measured(k) + [
                 "- `edgefer train`: %d trials; in %d the run's `last.pt` loaded (or none existed yet) and `--resume` "
                 "finished the run." % (len(k["train"]), t_ok),
                 "- `edgefer export`: %d trials; in %d the bundle was absent or complete after the kill, the next "
@@ -294,19 +306,26 @@ def _md_sections(r):
                 "```json", json.dumps(k, indent=1)[:6000], "```", ""]
     if "soak" in r:
         s = r["soak"]
-        out += ["## Soak", "", "%d frames of a one-face 640x360 video (looped) through `Pipeline()` with the shipped "
+        out += ["## Soak", ""] + _measured(s) + [
+            "%d frames of a one-face 640x360 video (looped) through `Pipeline()` with the shipped "
                 "model: %.1f FPS over %.0f s; RSS growth after the first 10,000 frames: %.2f MB." %
                 (s["frames"], s["fps"], s["seconds"], s["rss_growth_mb_after_10k"]), "",
                 "RSS (MB) every 5,000 frames: " + ", ".join("%d: %.1f" % (k, m) for k, m in s["rss_mb"]), ""]
     if "web" in r:
         w = r["web"]
-        out += ["## Web page under load", "",
+        out += ["## Web page under load", ""] + _measured(w) + [
                 "%d clients reading `/stream.mjpg` and %d that connect and never read (another process), for %d s: "
                 "pipeline %.1f FPS against %.1f FPS with no client (ratio %.3f; the target is >= 0.9). %d of %d "
                 "readers got frames (the slowest %d); RSS %.1f MB loaded, %.1f MB without clients." %
                 (w["clients"], w["stalled"], w["seconds"], w["fps_loaded"], w["fps_alone"], w["fps_ratio"],
                  w["readers_served"], w["clients"], w["fewest_frames_one_reader_got"], w["rss_mb_loaded"],
                  w["rss_mb_alone"]), ""]
+    if "web_before" in r:
+        b = r["web_before"]
+        out += ["The same measurement of the server before (%s), on %s, %s: ratio %.3f (%.1f against %.1f FPS), "
+                "RSS %.1f MB loaded, %.1f MB without clients." %
+                (b["server"], _machine_line(b["measured"]["machine"]), b["measured"]["date"], b["fps_ratio"],
+                 b["fps_loaded"], b["fps_alone"], b["rss_mb_loaded"], b["rss_mb_alone"]), ""]
     return out
 
 
@@ -334,6 +353,7 @@ def main():
         results[part] = {"catalogue": catalogue, "soak": lambda: soak(a.frames),
                          "web": lambda: web(a.seconds, a.clients, a.stalled),
                          "kills": lambda: kills(a.data, a.trials, train_trials=a.train_trials)}[part]()
+        results[part]["measured"] = measured_here()
         if part == "kills" and a.train_trials == 0 and previous:
             results[part]["train"] = previous["train"]
         print("%s: %.0f s" % (part, time.time() - t0), file=sys.stderr, flush=True)

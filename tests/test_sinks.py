@@ -568,6 +568,39 @@ def test_web_sink_slow_viewer_skips_frames(photo):
     assert written >= 20 and encoded <= written // 3, (written, encoded)
 
 
+def test_web_sink_drops_a_client_that_stops_reading_and_keeps_serving_the_others(photo):
+    """One writer serves every client: a client that never reads must not hold up the one that
+    does, and is dropped after client_timeout; a client that leaves is forgotten."""
+    with WebSink(port=0, client_timeout=1.0) as sink, _Feeder(sink, photo):
+        ask = b"GET /stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        stalled = socket.create_connection(("127.0.0.1", sink.port), timeout=5)
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.sendall(ask)
+        leaver = socket.create_connection(("127.0.0.1", sink.port), timeout=5)
+        leaver.sendall(ask)
+        conn = http.client.HTTPConnection("127.0.0.1", sink.port, timeout=5)
+        conn.request("GET", "/stream.mjpg")
+        resp = conn.getresponse()
+        _wait_for(lambda: sink.stream_clients == 3)
+        leaver.close()
+        _wait_for(lambda: sink.stream_clients == 2)
+        got, t = 0, time.monotonic()
+        while time.monotonic() - t < 2.5:  # the reader keeps getting frames meanwhile
+            assert len(_read_part(resp)) > 0
+            got += 1
+        _wait_for(lambda: sink.stream_clients == 1)  # the stalled one is gone, the reader stays
+        assert got >= 10, got
+        stalled.close()
+        conn.close()
+
+
+def _wait_for(condition, seconds=5.0):
+    end = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
+
+
 def test_web_sink_mjpeg_stream_and_events(small):
     with WebSink(port=0) as sink, _Feeder(sink, small):
         conns, parts = [], []
