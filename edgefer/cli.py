@@ -13,6 +13,7 @@ from . import __version__, progress
 from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED, EdgeferError, Terminated, terminate_as_interrupt
 from .runtime.classifier import BACKEND_CHOICES
 from .runtime.detectors import DETECTORS
+from .runtime.privacy import MODES as PRIVACY_MODES
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -421,7 +422,10 @@ Outputs (any number), as output URIs (--output, jetson-inference's spelling): ou
 out.avi (annotated video), out.jpg or frames/ (images), out.jsonl or - (JSON lines),
 display://0 (window), web://HOST:PORT (local web page); or by the aliases --save FILE,
 --show, --json FILE and --serve [HOST:]PORT, which resolve to the same URIs.
-Nothing is stored unless asked. Prints a one-line summary at the end (frames, faces, FPS).
+Nothing is stored unless asked. --privacy blur blurs every face in the frames before any
+output sees them (the stream, saved videos and images, the window); --privacy no-video
+sends no frame anywhere (JSON lines and the web page's emotions and counts only).
+Prints a one-line summary at the end (frames, faces, FPS).
 
 \b
 Examples:
@@ -432,6 +436,7 @@ Examples:
   edgefer run --source rtsp://cam.local/stream -o out.jsonl -o web://127.0.0.1:8080
   edgefer run --source csi://0 --backend tensorrt --serve 8080
   edgefer run --source picam://0 --serve 0.0.0.0:8080   # kiosk on the LAN
+  edgefer run --camera 0 --serve 8080 --privacy blur      # faces blurred in the stream
   edgefer run --source group.jpg --detector blazeface-back --save out.jpg
   edgefer run --camera 0 --bundle runs/mine/mine.edgefer --show   # your own exported model
   edgefer run --source room.mp4 --detector yunet --detector-model face_detection_yunet_2023mar.onnx
@@ -466,6 +471,8 @@ Examples:
 @click.option("--json", "json_out", default=None, help="JSON lines, one per frame (- for stdout).")
 @click.option("--serve", default=None, metavar="[HOST:]PORT",
               help="Serve a local web page with the annotated stream and emotion bars (binds 127.0.0.1 unless HOST).")
+@click.option("--privacy", default="off", show_default=True, type=click.Choice(PRIVACY_MODES),
+              help="blur: faces blurred in every frame that leaves the pipeline; no-video: no frame leaves at all.")
 @click.option("--max-frames", default=None, type=click.IntRange(min=1), help="Stop after N frames.")
 @click.option("--width", default=None, type=click.IntRange(min=1, max=16384), help="Camera capture width.")
 @click.option("--height", default=None, type=click.IntRange(min=1, max=16384), help="Camera capture height.")
@@ -482,8 +489,8 @@ Examples:
               help="A face's emotion changes only when another class leads by this much.")
 @click.option("--quiet", is_flag=True, help="No progress line.")
 def run_cmd(camera, sources, track_stills, bundle, detector, detector_model, backend, precision, threads, outputs,
-            show, save, json_out, serve, max_frames, width, height, fps, open_timeout, score_threshold, min_face, max_faces,
-            smoothing, alpha, hysteresis, quiet):
+            show, save, json_out, serve, privacy, max_frames, width, height, fps, open_timeout, score_threshold, min_face,
+            max_faces, smoothing, alpha, hysteresis, quiet):
     from .runtime.pipeline import run_source
     from .runtime.sinks import output_uris
 
@@ -495,7 +502,7 @@ def run_cmd(camera, sources, track_stills, bundle, detector, detector_model, bac
             source_options=dict(width=width, height=height, fps=fps, open_timeout=open_timeout), detector=detector,
             detector_model=detector_model, backend=backend, precision=precision, threads=threads,
             score_threshold=score_threshold, min_face=min_face, max_faces=max_faces, smoothing=smoothing,
-            alpha=alpha, hysteresis=hysteresis)
+            alpha=alpha, hysteresis=hysteresis, privacy=privacy)
     finally:
         if progress is not None:
             progress.end()

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from .atomic import write_json
+from .atomic import check_writable, write_json
 from .errors import EdgeferError
 from .labels import label_set_from_names, mapping
 from .metrics import classification_report
@@ -122,6 +122,7 @@ def evaluate_bundle(path, data, split, labels=None, ferplus_csv=None, out=None, 
                                            bundle_info(b), allow_train_split)
     out = out or os.path.join(path, "..", os.path.basename(path.rstrip("/")) + "-eval",
                               "%s-%s-%s" % (ds.name, ds.labels.name, ds.split.replace(":", "-")))
+    check_writable(out, "--out")  # before the model runs
     rows = []
     for a in b.artifacts:
         desc = "%s (%s %s, target %s, batch %s)" % (a["file"], b.manifest["model"]["architecture"], a["precision"],

@@ -100,3 +100,28 @@ def vit_bundle(vit_run, tmp_path_factory):
 @pytest.fixture(scope="session")
 def b0_bundle(b0_run, tmp_path_factory):
     return _export(b0_run, tmp_path_factory, "b0", batches=(1,))
+
+
+def photo_video(path, segments, size=(640, 360), fps=10.0):
+    """An MJPG video: each segment is (photo name or None for a grey frame, frames); the photo
+    is letterboxed, unmoving, into the frame."""
+    import cv2
+    import numpy as np
+
+    w, h = size
+    vw = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    assert vw.isOpened()
+    n = 0
+    for name, frames in segments:
+        frame = np.full((h, w, 3), 60, np.uint8)
+        if name:
+            img = cv2.imread(need_shared(os.path.join(SHARED, "data", "faces", name)))
+            s = min(w / float(img.shape[1]), h / float(img.shape[0]))
+            img = cv2.resize(img, (int(img.shape[1] * s), int(img.shape[0] * s)), interpolation=cv2.INTER_AREA)
+            y0, x0 = (h - img.shape[0]) // 2, (w - img.shape[1]) // 2
+            frame[y0:y0 + img.shape[0], x0:x0 + img.shape[1]] = img
+        for _ in range(frames):
+            vw.write(frame)
+            n += 1
+    vw.release()
+    return n

@@ -14,39 +14,16 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ROOT, SHARED, need_shared
+from conftest import ROOT, photo_video
 
 cv2 = pytest.importorskip("cv2", reason="the runtime needs OpenCV (pip install 'edgefer[cpu]')")
 
 ROBOT_DIR = os.path.join(ROOT, "examples", "robot")
-FACES = os.path.join(SHARED, "data", "faces")
 FIELDS = {"v", "event", "id", "label", "previous", "confidence", "box", "frame", "timestamp", "source", "sent",
           "action"}
 
 sys.path.insert(0, ROBOT_DIR)
 import robot  # noqa: E402  (examples/robot/robot.py)
-
-
-def _video(path, segments, size=(640, 360), fps=10.0):
-    """An MJPG video: each segment is (photo name or None for a grey frame, frames); the photo
-    is letterboxed, unmoving, into the frame."""
-    w, h = size
-    vw = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
-    assert vw.isOpened()
-    n = 0
-    for name, frames in segments:
-        frame = np.full((h, w, 3), 60, np.uint8)
-        if name:
-            img = cv2.imread(need_shared(os.path.join(FACES, name)))
-            s = min(w / float(img.shape[1]), h / float(img.shape[0]))
-            img = cv2.resize(img, (int(img.shape[1] * s), int(img.shape[0] * s)), interpolation=cv2.INTER_AREA)
-            y0, x0 = (h - img.shape[0]) // 2, (w - img.shape[1]) // 2
-            frame[y0:y0 + img.shape[0], x0:x0 + img.shape[1]] = img
-        for _ in range(frames):
-            vw.write(frame)
-            n += 1
-    vw.release()
-    return n
 
 
 def _receive_all(sock, proc, timeout):
@@ -67,7 +44,7 @@ def test_robot_publishes_events_and_greets_the_happy_face(tmp_path):
     video = str(tmp_path / "two_faces.avi")
     # A neutral face (the default model: neutral 0.76), an empty room long enough for its
     # track to be lost (10 missed frames), then a happy face (happy 0.95).
-    n = _video(video, [("facerec_lin-manuel-miranda.png", 12), (None, 14), ("facerec_obama.jpg", 12)])
+    n = photo_video(video, [("facerec_lin-manuel-miranda.png", 12), (None, 14), ("facerec_obama.jpg", 12)])
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

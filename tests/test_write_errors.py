@@ -120,3 +120,25 @@ def test_a_dependency_that_is_installed_but_broken_is_one_clear_error():
     finally:
         sys.meta_path.pop(0)
     assert e.value.exit_code == 3 and "installed but fails to import (ValueError: numpy.dtype" in str(e.value)
+
+
+def test_export_eval_and_bench_refuse_an_unwritable_out_before_the_work(tmp_path, vit_run, fer_csv):
+    """The long commands check --out first: a minute of export, evaluation or measuring is
+    not lost to a folder that cannot be written."""
+    import edgefer
+
+    DEFAULT_BUNDLE = os.path.join(os.path.dirname(edgefer.__file__), "bundles", "default.edgefer")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = str(blocker / "out")
+    commands = [("export", os.path.join(vit_run, "best.pt"), "--out", out + ".edgefer"),
+                ("eval", os.path.join(vit_run, "best.pt"), "--data", fer_csv, "--split", "PublicTest", "--out", out),
+                ("eval", DEFAULT_BUNDLE, "--data", fer_csv, "--split", "PublicTest", "--out", out),
+                ("bench", DEFAULT_BUNDLE, "--no-pytorch", "--out", out)]
+    for args in commands:
+        p = run_cli(*args, timeout=300)
+        assert p.returncode == 2 and "Traceback" not in p.stderr, (args, p.stderr[-2000:])
+        folder = str(blocker) if args[0] == "export" else out
+        assert p.stderr.strip().splitlines()[-1].startswith("error: --out %s: cannot write there" % folder), \
+            (args, p.stderr[-2000:])
+        assert "wrote" not in p.stdout and blocker.read_text() == "not a folder"

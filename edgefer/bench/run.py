@@ -7,6 +7,7 @@ import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .. import jsonfile
+from ..atomic import check_writable
 from ..errors import EdgeferError
 from . import report, resources
 
@@ -19,6 +20,8 @@ def run_bench(bundle: Optional[str] = None, pipeline: bool = False, from_json: O
     """Run a benchmark and write its files: ``(result, paths written, notes)``. ``options``
     are :func:`_model`'s or :func:`_pipeline`'s; ``threads``: one row each (default 1 and
     all usable CPUs); ``cpus``: pin the process first (``"0-3"``)."""
+    if out:
+        check_writable(out, "--out")  # before minutes of measuring
     if from_json:
         doc = _earlier(from_json)
         out = out or os.path.dirname(os.path.abspath(from_json))

@@ -18,7 +18,7 @@ from typing import Any, List
 import numpy as np
 
 from .. import __version__
-from ..atomic import sweep_stale, temp_prefix
+from ..atomic import check_writable, sweep_stale, temp_prefix
 from ..cache import cache_dir
 from ..data import detect_format, open_dataset
 from ..errors import EdgeferError
@@ -173,6 +173,7 @@ def _destination(ck, opts):
     out = opts.out or os.path.join(run_dir, name + ".edgefer")
     if not out.endswith(".edgefer"):
         raise EdgeferError("--out %s: a bundle folder's name ends in .edgefer" % out)
+    check_writable(os.path.dirname(os.path.abspath(out)), "--out")  # before minutes of export
     batches = sorted(set(int(b) for b in opts.batches))
     if not batches or batches[0] < 1:
         raise EdgeferError("--batches: expected positive batch sizes, e.g. 1,8")

@@ -29,6 +29,8 @@ from ..errors import EdgeferError
 from .classifier import Classifier
 from .detectors import DEFAULT_DETECTOR, create_detector
 from .face_detector import FaceDetector
+from .privacy import blur_faces
+from .privacy import check_mode as check_privacy
 from .tracking import Tracker
 from .types import Event, Frame, FrameResult, to_bgr
 
@@ -72,14 +74,19 @@ class Pipeline(object):
     pipeline from 194 to 128 FPS here), detector thresholds (``score_threshold``, ``nms_threshold``, ``min_face``
     pixels, ``max_faces``, ``close_up``: when a frame shows no face, look again on it padded
     into a larger canvas, for faces that fill the frame), and tracking (``smoothing`` ema/window/none, ``alpha``,
-    ``window``, ``hysteresis``, ``iou_threshold``, ``max_missed``)."""
+    ``window``, ``hysteresis``, ``iou_threshold``, ``max_missed``), and ``privacy``
+    (:mod:`edgefer.runtime.privacy`: ``off``; ``blur``: the faces of every frame are blurred
+    before any output or caller sees it; ``no-video``: outputs that carry frames are refused
+    and the web page shows no stream)."""
 
     def __init__(self, bundle: Union[str, Bundle] = "default", detector: Union[str, FaceDetector] = DEFAULT_DETECTOR,
                  detector_model: Optional[str] = None, backend: str = "auto", precision: str = "auto",
                  threads: int = 1, score_threshold: float = 0.6, nms_threshold: float = 0.3, min_face: float = 0,
                  max_faces: int = 0, smoothing: str = "ema", alpha: float = 0.3, window: int = 8,
                  hysteresis: float = 0.1, iou_threshold: float = 0.3, max_missed: int = 10, verify: bool = True,
-                 trt_options: Optional[dict] = None, spinning: bool = False, close_up: bool = True) -> None:
+                 trt_options: Optional[dict] = None, spinning: bool = False, close_up: bool = True,
+                 privacy: str = "off") -> None:
+        self.privacy = check_privacy(privacy)
         self.classifier = Classifier(resolve_bundle(bundle), backend=backend, precision=precision, threads=threads,
                                      verify=verify, trt_options=trt_options, spinning=spinning)
         self.labels = self.classifier.labels
@@ -140,6 +147,8 @@ class Pipeline(object):
             # replicating the border where it leaves the frame (as for data-set crops).
             x0, y0, x1, y1 = f.box
             f.box = (min(max(x0, 0.0), w), min(max(y0, 0.0), h), min(max(x1, 0.0), w), min(max(y1, 0.0), h))
+        if self.privacy == "blur" and faces:
+            frame.image = blur_faces(image, [f.box for f in faces])
         t3 = time.perf_counter()
         timings = {"read": read_ms, "detect": 1000 * (t1 - t0), "preprocess": self.classifier.preprocess_ms,
                    "classify": self.classifier.classify_ms, "track": 1000 * (t3 - t2)}
@@ -188,7 +197,7 @@ class Pipeline(object):
         self._source = src
         self._stop.clear()
         fresh = getattr(src, "kind", None) in STILLS and not track_stills
-        sinks, opened = _open_outputs(sinks)
+        sinks, opened = _open_outputs(sinks, self.privacy)
         count = 0
         last = None
         try:
@@ -284,7 +293,7 @@ def run_source(source: Any, outputs: Sequence[Any] = (), bundle: str = "default"
         raise EdgeferError("--max-frames %d: expected >= 1" % max_frames)
     from .sinks import check_outputs
 
-    check_outputs(outputs)
+    check_outputs(outputs, pipeline_options.get("privacy", "off"))
     src = open_prefetched(source, **(source_options or {}))
     try:
         with Pipeline(bundle, **pipeline_options) as pipe:
@@ -294,15 +303,17 @@ def run_source(source: Any, outputs: Sequence[Any] = (), bundle: str = "default"
         src.close()
 
 
-def _open_outputs(sinks):
+def _open_outputs(sinks, privacy="off"):
     """Sink objects as given; URIs, paths and callables opened as one group (returned
-    second, to be closed by the caller)."""
-    sinks = list(sinks or ())
-    if all(hasattr(s, "write") and hasattr(s, "close") for s in sinks):
-        return sinks, None
+    second, to be closed by the caller), as ``privacy`` allows."""
+    from .privacy import check_sinks
     from .sinks import open_sinks
 
-    group = open_sinks(sinks)
+    sinks = list(sinks or ())
+    if all(hasattr(s, "write") and hasattr(s, "close") for s in sinks):
+        check_sinks(sinks, privacy)
+        return sinks, None
+    group = open_sinks(sinks, privacy=privacy)
     return [group], group
 
 

@@ -43,6 +43,8 @@ from ..atomic import check_writable, temp_beside
 from ..errors import EdgeferError
 from ..registry import Registry
 from .overlay import Overlay
+from .privacy import check_outputs as privacy_check_outputs
+from .privacy import check_sinks as privacy_check_sinks
 from .types import Sink  # noqa: F401  (the base class, here for ``sinks.Sink``)
 
 if TYPE_CHECKING:  # for the annotations only
@@ -169,6 +171,8 @@ class WindowSink(Sink):
     headless wheels) or a session without a display is reported once as a one-line warning
     on stderr; the sink then does nothing (``available`` is ``False``) and never raises."""
 
+    carries_frames = True
+
     QUIT_KEYS = (ord("q"), ord("Q"), 27)
 
     def __init__(self, title: str = "edgefer", overlay: Union[Overlay, None, bool] = None,
@@ -270,6 +274,8 @@ class VideoFileSink(Sink):
     folder and renamed to ``path`` by :meth:`close`; :meth:`abort` (a ``with`` block left by
     an ``Exception``; Ctrl-C closes normally) deletes it, so a partial video never appears under
     ``path``. A run killed outright leaves only the hidden temporary file."""
+
+    carries_frames = True
 
     def __init__(self, path: str, fps: Optional[float] = None, fourcc: Optional[str] = None,
                  overlay: Union[Overlay, None, bool] = None) -> None:
@@ -404,6 +410,8 @@ class ImageFileSink(Sink):
     (``frame_000123.jpg``). Each image is written under a temporary name and renamed.
     ``quality``: JPEG quality. ``overlay``: see :class:`Overlay`."""
 
+    carries_frames = True
+
     def __init__(self, path: str, overlay: Union[Overlay, None, bool] = None, pattern: str = "frame_%06d.jpg",
                  quality: int = 95) -> None:
         self.path = os.fspath(path)
@@ -457,6 +465,10 @@ class SinkGroup(Sink):
 
     def __init__(self, sinks: Sequence[Sink]) -> None:
         self.sinks = list(sinks)
+
+    @property
+    def carries_frames(self):
+        return any(getattr(s, "carries_frames", False) for s in self.sinks)
 
     @property
     def stopped(self):
@@ -515,32 +527,32 @@ class OutputURI(namedtuple("OutputURI", "scheme target spec")):
     ``scheme://``, or the file path) and the ``spec`` as given."""
 
 
-def _window(uri, overlay=None, video_fps=None):
+def _window(uri, overlay=None, video_fps=None, privacy="off"):
     return WindowSink(overlay=overlay)
 
 
-def _web(uri, overlay=None, video_fps=None):
+def _web(uri, overlay=None, video_fps=None, privacy="off"):
     from .web import WebSink
 
     spec, _, query = uri.spec.partition("?")
     host, port = _web_address(spec.lower())
     token = parse_qs(query).get("token", [None])[0]
-    return WebSink(host=host, port=port, overlay=overlay, token=token)
+    return WebSink(host=host, port=port, overlay=overlay, token=token, privacy=privacy)
 
 
-def _json_lines(uri, overlay=None, video_fps=None):
+def _json_lines(uri, overlay=None, video_fps=None, privacy="off"):
     return JsonLinesSink(uri.target)
 
 
-def _video(uri, overlay=None, video_fps=None):
+def _video(uri, overlay=None, video_fps=None, privacy="off"):
     return VideoFileSink(uri.target, fps=video_fps, overlay=overlay)
 
 
-def _images(uri, overlay=None, video_fps=None):
+def _images(uri, overlay=None, video_fps=None, privacy="off"):
     return ImageFileSink(uri.target, overlay=overlay)
 
 
-# Output scheme -> factory(OutputURI, overlay=None, video_fps=None) -> Sink, as jetson-inference's
+# Output scheme -> factory(OutputURI, overlay=None, video_fps=None, privacy="off") -> Sink, as jetson-inference's
 # videoOutput URIs (``display://0``, ``file://out.mp4``); a file path picks its scheme by its
 # extension (FILE_SCHEMES). Adding a sink is a class and a line here.
 SINKS = Registry("output")
@@ -598,18 +610,21 @@ def output_uris(outputs: Sequence[str] = (), save: Sequence[str] = (), show: boo
     return uris
 
 
-def check_outputs(specs: Sequence[Any]) -> None:
-    """Parse every output URI and prove each file output's folder writable, before any work."""
-    for spec in specs:
-        if isinstance(spec, (str, os.PathLike)):
-            uri = parse_output(os.fspath(spec))
-            if uri.scheme in ("video", "image", "jsonl") and uri.target != "-":
-                folder = uri.target if uri.scheme == "image" and _is_folder_spec(uri.target) else \
-                    os.path.dirname(os.path.abspath(uri.target))
-                check_writable(folder, "output %s:" % uri.spec)
+def check_outputs(specs: Sequence[Any], privacy: str = "off") -> None:
+    """Parse every output URI, refuse those the ``privacy`` mode forbids and prove each file
+    output's folder writable, before any work."""
+    uris = [parse_output(os.fspath(spec)) for spec in specs if isinstance(spec, (str, os.PathLike))]
+    privacy_check_outputs(uris, privacy)
+    privacy_check_sinks([spec for spec in specs if not isinstance(spec, (str, os.PathLike))], privacy)
+    for uri in uris:
+        if uri.scheme in ("video", "image", "jsonl") and uri.target != "-":
+            folder = uri.target if uri.scheme == "image" and _is_folder_spec(uri.target) else \
+                os.path.dirname(os.path.abspath(uri.target))
+            check_writable(folder, "output %s:" % uri.spec)
 
 
-def make_sink(spec: Any, overlay: Union[Overlay, None, bool] = None, video_fps: Optional[float] = None) -> Sink:
+def make_sink(spec: Any, overlay: Union[Overlay, None, bool] = None, video_fps: Optional[float] = None,
+              privacy: str = "off") -> Sink:
     """A sink for ``spec``: a sink object (anything with ``write`` and ``close``) as it is; an
     open text file as :class:`JsonLinesSink`; a callable as :class:`CallbackSink`; an output
     URI or path (:func:`parse_output`) through its :data:`SINKS` factory:
@@ -622,30 +637,38 @@ def make_sink(spec: Any, overlay: Union[Overlay, None, bool] = None, video_fps: 
     * ``out.mp4`` (``.avi``, ``.m4v``, ``.mov``, ``.mkv``; ``file://out.mp4``): :class:`VideoFileSink` (``video_fps``);
     * ``out.jpg`` (``.png``) or ``frames/``: :class:`ImageFileSink`.
 
-    ``overlay``: the :class:`Overlay` the image sinks draw with (``False``: none)."""
+    ``overlay``: the :class:`Overlay` the image sinks draw with (``False``: none);
+    ``privacy``: a :mod:`~edgefer.runtime.privacy` mode (``no-video`` refuses the outputs
+    that carry frames and makes the web page's without a stream)."""
     if isinstance(spec, io.IOBase):
         return JsonLinesSink(spec)
     if isinstance(spec, Sink) or (hasattr(spec, "write") and hasattr(spec, "close")):
+        privacy_check_sinks([spec], privacy)
         return spec
     if callable(spec):
         return CallbackSink(spec)
     uri = parse_output(spec if isinstance(spec, str) else os.fspath(spec))
-    return SINKS.get(uri.scheme)(uri, overlay=overlay, video_fps=video_fps)
+    privacy_check_outputs([uri], privacy)
+    return SINKS.get(uri.scheme)(uri, overlay=overlay, video_fps=video_fps, privacy=privacy)
 
 
 def open_sinks(specs: Any, landmarks: bool = True, bars: bool = False, show_fps: bool = False,
-               overlay: Optional[Overlay] = None, video_fps: Optional[float] = None) -> "SinkGroup":
+               overlay: Optional[Overlay] = None, video_fps: Optional[float] = None,
+               privacy: str = "off") -> "SinkGroup":
     """A :class:`SinkGroup` of ``make_sink(spec)`` for each spec, drawing with one shared
     :class:`Overlay` (built from ``landmarks``, ``bars``, ``show_fps`` unless ``overlay`` is
-    given). If one spec fails, the sinks opened before it are closed."""
+    given), as the ``privacy`` mode allows (checked for all before any opens). If one spec
+    fails, the sinks opened before it are closed."""
     if isinstance(specs, (str, bytes)) or callable(specs) or hasattr(specs, "write"):
         specs = [specs]
     if overlay is None:
         overlay = Overlay(landmarks=landmarks, bars=bars, show_fps=show_fps)
+    specs = list(specs)
+    check_outputs(specs, privacy)
     sinks = []
     try:
         for spec in specs:
-            sinks.append(make_sink(spec, overlay=overlay, video_fps=video_fps))
+            sinks.append(make_sink(spec, overlay=overlay, video_fps=video_fps, privacy=privacy))
     except BaseException:
         SinkGroup(sinks).abort()
         raise

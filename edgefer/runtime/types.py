@@ -204,6 +204,7 @@ class Sink(object):
     """Base class: ``write(result)``, ``close()``, a context manager, and ``stopped``."""
 
     stopped = False
+    carries_frames = False  # whether frames leave through it (privacy mode no-video refuses those)
 
     def write(self, result: "FrameResult") -> None:
         """Take one frame's result."""

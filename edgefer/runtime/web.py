@@ -41,6 +41,8 @@ from urllib.parse import parse_qs
 from .. import deps
 from ..errors import EdgeferError, reason
 from .overlay import PALETTE, Overlay
+from .privacy import check_mode as check_privacy
+from .privacy import shows_video
 from .types import Sink
 
 log = logging.getLogger(__name__)
@@ -78,10 +80,10 @@ PAGE = """<!doctype html>
 </head>
 <body>
 <main>
-  <img id="stream" src="/stream.mjpg" alt="annotated camera stream">
+  %(stream)s
   <section id="faces"><p id="status">waiting for frames&hellip;</p></section>
 </main>
-<footer>Processed on this device; frames are not stored.</footer>
+<footer>Processed on this device; frames are not stored.%(privacy_note)s</footer>
 <script>
 var COLORS = %(colors)s;
 function colorOf(label) { return COLORS[label] || "#9cf"; }
@@ -121,9 +123,11 @@ if (window.EventSource) {
   poll();
 }
 var img = document.getElementById("stream");
-img.onerror = function () {  // the pipeline restarted or the stream ended: try again
-  setTimeout(function () { img.src = "/stream.mjpg?" + Date.now(); }, 2000);
-};
+if (img) {
+  img.onerror = function () {  // the pipeline restarted or the stream ended: try again
+    setTimeout(function () { img.src = "/stream.mjpg?" + Date.now(); }, 2000);
+  };
+}
 </script>
 </body>
 </html>
@@ -205,7 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, "application/json", (s.latest_json() or "null").encode("utf-8"))
             elif path == "/healthz":
                 self._send(200, "application/json", json.dumps(s.health()).encode("utf-8"))
-            elif path == "/stream.mjpg" and self.command == "GET":
+            elif path == "/stream.mjpg" and self.command == "GET" and s.video:
                 self._stream()
             elif path == "/events" and self.command == "GET":
                 self._events()
@@ -447,14 +451,20 @@ class WebSink(Sink):
     (it tells frame counts only). ``client_timeout``:
     seconds a client may stop reading before it is dropped. ``max_fps``: the stream's frame
     rate per client, and of JPEG encoding overall (15: enough for a kiosk screen; a hundred
-    viewers cost the pipeline little). :meth:`close` shuts the server
-    down and frees the port."""
+    viewers cost the pipeline little). ``privacy``: ``no-video`` serves no stream (the page
+    shows the emotions and counts only; ``/stream.mjpg`` is 404), ``blur`` says on the page
+    that faces are blurred (the pipeline blurs them: :mod:`edgefer.runtime.privacy`).
+    ``page``: the HTML served at ``/`` instead of the built-in page, for an app of one's own
+    over the same endpoints (``examples/kiosk/``). :meth:`close` shuts the server down and
+    frees the port."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 8080, overlay=None, quality: int = 80,
                  title: str = "edgefer", client_timeout: float = 10.0, token: Optional[str] = None,
-                 max_fps: float = 15.0) -> None:
+                 max_fps: float = 15.0, privacy: str = "off", page: Optional[str] = None) -> None:
         self.cv2 = deps.cv2("serving the web page")
         self.host = host
+        self.privacy = check_privacy(privacy)
+        self.video = self.carries_frames = shows_video(privacy)
         self.quality = int(quality)
         self.client_timeout = float(client_timeout)
         if not max_fps > 0:
@@ -470,7 +480,7 @@ class WebSink(Sink):
             # draw without counting the frame again for the FPS (write() counts it)
             self._draw = getattr(self._overlay, "render", self._overlay)
         colors = {name: _css(c) for name, c in PALETTE.items()}
-        self.page = (PAGE % {"title": _html_escape(title), "colors": json.dumps(colors)}).encode("utf-8")
+        self.page = (page if page is not None else _page(title, colors, self.privacy)).encode("utf-8")
         self._lock = threading.Lock()  # the newest result, between the pipeline and the broadcaster
         self._result = None
         self._json = None
@@ -552,7 +562,8 @@ class WebSink(Sink):
             age = None if self._time is None else round(time.time() - self._time, 3)
             frames = self.frames
         return {"status": "ok", "frames": frames, "stream_clients": self.stream_clients,
-                "event_clients": self.event_clients, "last_frame_age_s": age}
+                "event_clients": self.event_clients, "last_frame_age_s": age, "privacy": self.privacy,
+                "video": self.video}
 
     def _snapshot(self):
         with self._lock:
@@ -567,6 +578,13 @@ class WebSink(Sink):
             return None
         self.encoded += 1
         return buf.tobytes()
+
+
+def _page(title, colors, privacy):
+    stream = '<img id="stream" src="/stream.mjpg" alt="annotated camera stream">' if shows_video(privacy) else ""
+    note = {"off": "", "blur": " Faces are blurred in the stream.", "no-video": " No video leaves the device."}[privacy]
+    return PAGE % {"title": _html_escape(title), "colors": json.dumps(colors), "stream": stream,
+                   "privacy_note": note}
 
 
 def _host_name(header):

@@ -3,6 +3,7 @@ scored and reported by :mod:`edgefer.evaluation`, the same code a bundle's artif
 through."""
 
 from .. import evaluation
+from ..atomic import check_writable
 
 
 def checkpoint_description(ckpt):
@@ -34,10 +35,12 @@ def evaluate_checkpoint(path, data, split, labels=None, ferplus_csv=None, out=No
     ckpt = checkpoint.load(path)
     info = dict(ckpt["data"], labels=ckpt["labels"]["names"])
     ds, m2d, names, n_dropped = evaluation.open_split(data, labels, ferplus_csv, split, info, allow_train_split)
+    out = out or evaluation.default_out_dir(path, ds)
+    check_writable(out, "--out")  # before the model runs
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     logits = checkpoint_logits(ckpt, ds, device, batch_size)
     context = {"model": ckpt["path"], "arch": ckpt["model"]["arch"]}
-    _, paths = evaluation.evaluate(logits, ds, m2d, names, n_dropped, out or evaluation.default_out_dir(path, ds),
-                                   context, checkpoint_description(ckpt), say)
+    _, paths = evaluation.evaluate(logits, ds, m2d, names, n_dropped, out, context, checkpoint_description(ckpt),
+                                   say)
     return paths
