@@ -142,3 +142,33 @@ def test_export_eval_and_bench_refuse_an_unwritable_out_before_the_work(tmp_path
         assert p.stderr.strip().splitlines()[-1].startswith("error: --out %s: cannot write there" % folder), \
             (args, p.stderr[-2000:])
         assert "wrote" not in p.stdout and blocker.read_text() == "not a folder"
+
+
+def test_a_disk_that_fills_during_a_video_stops_the_run_and_keeps_the_earlier_file(tmp_path, monkeypatch):
+    """OpenCV's VideoWriter says nothing when the disk fills: the sink watches the free space,
+    and the run ends with one line while the earlier video at that path is intact."""
+    pytest.importorskip("cv2")
+    import numpy as np
+
+    from edgefer.runtime import sinks
+    from test_sinks import make_result
+
+    path = str(tmp_path / "out.avi")
+    with open(path, "wb") as f:
+        f.write(b"the earlier, good video")
+    real = os.statvfs
+
+    class Full(object):
+        def __init__(self, st):
+            self.f_frsize, self.f_bavail = st.f_frsize, (8 << 20) // st.f_frsize  # 8 MB left
+
+    monkeypatch.setattr(sinks.os, "statvfs", lambda p: Full(real(p)))
+    image = np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    with pytest.raises(EdgeferError) as e:
+        with sinks.VideoFileSink(path, fps=10) as sink:
+            for i in range(100):
+                sink.write(make_result(image, i))
+    assert e.value.exit_code == 2 and "\n" not in str(e.value)
+    assert str(e.value).startswith("video output %s: the disk is almost full (8.4 MB left after 30 frames)" % path)
+    assert open(path, "rb").read() == b"the earlier, good video"
+    assert os.listdir(str(tmp_path)) == ["out.avi"]  # the unfinished temporary file is gone

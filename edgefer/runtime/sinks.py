@@ -332,6 +332,26 @@ class VideoFileSink(Sink):
     def _emit(self, image):
         self._writer.write(self._fit(image))
         self.frames += 1
+        if self.frames % self.DISK_CHECK_FRAMES == 0:
+            self._check_space()
+
+    DISK_CHECK_FRAMES = 30
+    MIN_FREE_BYTES = 16 << 20
+
+    def _check_space(self):
+        """OpenCV's writer does not report a full disk (the encoder's writes fail silently and
+        the file ends up cut short): look at the free space every few frames and stop while
+        the previous good file is still intact, with one line (exit 2)."""
+        try:
+            st = os.statvfs(os.path.dirname(os.path.abspath(self._tmp)))
+            written = os.path.getsize(self._tmp)
+        except OSError:
+            return
+        free = st.f_bavail * st.f_frsize
+        per_check = written / float(self.frames // self.DISK_CHECK_FRAMES)
+        if free < max(self.MIN_FREE_BYTES, 2 * per_check):
+            raise EdgeferError("video output %s: the disk is almost full (%.1f MB left after %d frames); stopped, "
+                               "and any earlier file at that path is kept" % (self.path, free / 1e6, self.frames))
 
     PROBE_FRAMES = 5
 

@@ -499,7 +499,8 @@ class WebSink(Sink):
         shown = "127.0.0.1" if host in _WILDCARDS else ("[%s]" % host if ":" in host else host)
         self.token = token if token is not None else (None if _loopback(host) else secrets.token_urlsafe(18))
         self.cookie_name = "edgefer_token_%d" % self.port
-        self._hosts = _own_names(host)
+        self._hosts = None  # the machine's names and addresses, looked up on first need (DNS may be slow)
+        self._local_names = {"localhost", "127.0.0.1", "::1", host.lower()} - set(_WILDCARDS)
         self.url = "http://%s:%d/" % (shown, self.port) + ("?token=" + self.token if self.token else "")
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="edgefer-web:%d" % self.port)
@@ -518,7 +519,11 @@ class WebSink(Sink):
         if header is None:
             return True
         name = _host_name(header)
-        return name in self._hosts or name == local_address.lower()
+        if name in self._local_names or name == local_address.lower():
+            return True
+        if self._hosts is None:
+            self._hosts = _own_names(self.host)
+        return name in self._hosts
 
     def token_ok(self, given: Optional[str]) -> bool:
         return self.token is None or (given is not None and hmac.compare_digest(given, self.token))

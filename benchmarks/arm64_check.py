@@ -1,0 +1,297 @@
+"""The device install on arm64, proven on this x86 machine under emulation.
+
+Builds a Debian Bookworm arm64 root (what Raspberry Pi OS Bookworm 64-bit is built on) with
+``mmdebstrap`` and ``qemu-user-static`` through binfmt_misc, installs edgefer's device side
+into a venv there the way ``docs/raspberry-pi.md`` says (``pip install "edgefer[cpu]"``:
+PyPI's aarch64 wheels of onnxruntime, opencv-python-headless and numpy; edgefer itself as the
+wheel of this checkout), then runs ``edgefer info`` and ``edgefer run`` on short videos with
+an FP32 bundle this script makes (a small EfficientViT-M5 trained for one epoch) and with
+the shipped INT8 default, and compares the JSON lines with the same runs on x86:
+
+* the same faces, boxes within a pixel, the same labels (per frame: ``--smoothing none``);
+* FP32 probabilities within 1e-3;
+* INT8 top-1 agreement at least the export gate's (INT8 against FP32 on the validation slice).
+
+picamera2 is not installable there (the Raspberry Pi archive is not reachable from here),
+so no camera is opened: the sources are video files, as the stand-in tests do. Emulated
+timings are not device timings: the wall times recorded are the emulation's, nothing else.
+
+    python benchmarks/arm64_check.py                     # ~25 min the first time (the root), then ~10
+    python benchmarks/arm64_check.py --frames 20 --root /var/tmp/arm64-root
+
+Needs root (chroot, mounts), ``apt install mmdebstrap qemu-user-static`` and a kernel with
+binfmt_misc; the Debian archive and PyPI must be reachable. Writes
+``benchmarks/results/arm64-DATE/arm64.md`` and ``arm64.json``.
+"""
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from edgefer.atomic import write_json, write_text  # noqa: E402
+from edgefer.cache import cache_dir  # noqa: E402
+
+SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+FER_CSV = os.path.join(SHARED, "data", "fer2013", "fer2013.csv.gz")
+DEFAULT_BUNDLE = os.path.join(ROOT, "edgefer", "bundles", "default.edgefer")
+BINFMT = "/proc/sys/fs/binfmt_misc"
+QEMU_CONF = "/usr/lib/binfmt.d/qemu-aarch64.conf"
+PACKAGES = "python3,python3-venv,python3-pip,ca-certificates,libgomp1"
+VENV = "/opt/edgefer/venv"
+VIDEOS = ("one_face_640x360", "group_640x360")
+BOX_TOLERANCE_PX = 1.0
+FP32_TOLERANCE = 1e-3
+
+
+def say(msg):
+    print("arm64-check: %s" % msg, file=sys.stderr, flush=True)
+
+
+def sh(cmd, **kw):
+    say("$ " + " ".join(cmd))
+    return subprocess.run(cmd, check=True, **kw)
+
+
+# ------------------------------------------------------------------------- the arm64 root
+
+def binfmt_ready():
+    """qemu-aarch64 registered with binfmt_misc (mounted and registered here if need be)."""
+    if not os.path.exists(os.path.join(BINFMT, "register")):
+        subprocess.run(["mount", "binfmt_misc", "-t", "binfmt_misc", BINFMT], check=False)
+    entry = os.path.join(BINFMT, "qemu-aarch64")
+    if not os.path.exists(entry) and os.path.exists(QEMU_CONF):
+        with open(QEMU_CONF) as f, open(os.path.join(BINFMT, "register"), "w") as reg:
+            reg.write(f.read().strip())
+    if not os.path.exists(entry):
+        raise SystemExit("arm64-check: qemu-aarch64 is not registered with binfmt_misc (apt install qemu-user-static; "
+                         "a container may need --privileged)")
+    return open(entry).read().split("\n")[0].strip()
+
+
+def make_root(root):
+    if os.path.exists(os.path.join(root, "usr", "bin", "python3")):
+        say("arm64 root %s exists (delete it to rebuild)" % root)
+        return False
+    partial = root + ".partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    sh(["mmdebstrap", "--arch=arm64", "--variant=apt", "--include=" + PACKAGES, "bookworm", partial,
+        "http://deb.debian.org/debian"])
+    os.rename(partial, root)
+    return True
+
+
+class Chroot(object):
+    """/proc, /dev and /sys mounted into the root, DNS and the CA bundle copied in."""
+
+    def __init__(self, root):
+        self.root = root
+        self.mounts = []
+
+    def __enter__(self):
+        for src, fstype in (("/proc", "proc"), ("/sys", "sysfs")):
+            target = os.path.join(self.root, src.lstrip("/"))
+            sh(["mount", "-t", fstype, fstype.replace("sysfs", "sys"), target])
+            self.mounts.append(target)
+        target = os.path.join(self.root, "dev")
+        sh(["mount", "--bind", "/dev", target])
+        self.mounts.append(target)
+        shutil.copy("/etc/resolv.conf", os.path.join(self.root, "etc", "resolv.conf"))
+        ca = os.environ.get("PIP_CERT") or "/etc/ssl/certs/ca-certificates.crt"
+        shutil.copy(ca, os.path.join(self.root, "etc", "ssl", "certs", "host-ca.crt"))
+        return self
+
+    def run(self, args, **kw):
+        env = {"HOME": "/root", "PATH": VENV + "/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+               "PIP_CERT": "/etc/ssl/certs/host-ca.crt", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+               "EDGEFER_CACHE_DIR": "/var/cache/edgefer"}
+        return sh(["chroot", self.root] + list(args), env=env, **kw)
+
+    def __exit__(self, *exc):
+        for target in reversed(self.mounts):
+            subprocess.run(["umount", "-l", target], check=False)
+
+
+def install(chroot, wheel):
+    inside = "/tmp/" + os.path.basename(wheel)
+    shutil.copy(wheel, chroot.root + inside)
+    chroot.run(["python3", "-m", "venv", VENV])
+    chroot.run([VENV + "/bin/pip", "install", "--no-cache-dir", inside + "[cpu]"])
+    out = chroot.run([VENV + "/bin/pip", "list", "--format", "json"], capture_output=True, text=True).stdout
+    return {p["name"]: p["version"] for p in json.loads(out)}
+
+
+# ------------------------------------------------------------------------- the x86 side
+
+def edgefer(*args, **kw):
+    return sh([sys.executable, "-m", "edgefer"] + [str(a) for a in args], **kw)
+
+
+def build_wheel(work):
+    sh([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", work, ROOT],
+       stdout=subprocess.DEVNULL)
+    return sorted(glob.glob(os.path.join(work, "edgefer-*.whl")))[-1]
+
+
+def fp32_bundle(work):
+    """A small EfficientViT-M5 (48 px, one epoch on 1,200 Training images) exported as FP32 only."""
+    run = os.path.join(work, "tiny-run")
+    bundle = os.path.join(work, "tiny-fp32.edgefer")
+    if not os.path.isdir(bundle):
+        edgefer("train", "--arch", "efficientvit_m5", "--img-size", 48, "--data", FER_CSV, "--train-limit", 1200,
+                "--epochs", 1, "--seed", 0, "--out", run)
+        edgefer("export", os.path.join(run, "best.pt"), "--batches", 1, "--out", bundle)
+    return bundle
+
+
+def videos():
+    sh([sys.executable, os.path.join(ROOT, "benchmarks", "make_videos.py")], stdout=subprocess.DEVNULL)
+    folder = cache_dir("bench-videos")
+    return {name: os.path.join(folder, name + ".avi") for name in VIDEOS}
+
+
+def run_args(video, bundle, frames, out):
+    return ["run", "--source", video, "--bundle", bundle, "--max-frames", frames, "--smoothing", "none",
+            "--threads", 1, "--json", out, "--quiet"]
+
+
+# ------------------------------------------------------------------------- comparison
+
+def read_lines(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def compare(x86, arm, fp32):
+    """Per frame and face: faces, boxes, labels, probabilities; INT8: top-1 agreement."""
+    faces = same_count = labels = 0
+    box_err = prob_err = 0.0
+    for a, b in zip(x86, arm):
+        same_count += len(a["faces"]) == len(b["faces"])
+        for fa, fb in zip(a["faces"], b["faces"]):
+            faces += 1
+            box_err = max(box_err, max(abs(p - q) for p, q in zip(fa["box"], fb["box"])))
+            labels += fa["label"] == fb["label"]
+            prob_err = max(prob_err, max(abs(fa["probs"][k] - fb["probs"][k]) for k in fa["probs"]))
+    return {"frames": len(x86), "frames_compared": min(len(x86), len(arm)), "frames_same_face_count": same_count,
+            "faces": faces, "max_box_diff_px": round(box_err, 4), "label_agreement": labels / float(faces or 1),
+            "max_prob_diff": prob_err, "fp32": fp32}
+
+
+def verdict(row, gate_agreement):
+    ok = (row["frames"] == row["frames_compared"] == row["frames_same_face_count"] and row["faces"] > 0
+          and row["max_box_diff_px"] <= BOX_TOLERANCE_PX)
+    if row["fp32"]:
+        return ok and row["label_agreement"] == 1.0 and row["max_prob_diff"] <= FP32_TOLERANCE
+    return ok and row["label_agreement"] >= gate_agreement
+
+
+def gate_agreement(bundle):
+    with open(os.path.join(bundle, "manifest.json")) as f:
+        m = json.load(f)
+    cpu = [a for a in m["artifacts"] if a["precision"] == "int8" and a["target"] == "cpu" and a["batch"] == 1][0]
+    return cpu["gate"]["final"]["agreement"]
+
+
+# ------------------------------------------------------------------------- report
+
+def write_report(doc, out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    write_json(os.path.join(out_dir, "arm64.json"), doc)
+    lines = ["# edgefer's device install on arm64, under emulation (%s)" % doc["date"], "",
+             "Made by `python benchmarks/arm64_check.py` (%s) on %s: a Debian Bookworm arm64 root "
+             "(`mmdebstrap`, run through `qemu-aarch64` registered with binfmt_misc), edgefer installed in a venv "
+             "there as `docs/raspberry-pi.md` says (`pip install \"edgefer[cpu]\"`, edgefer as this checkout's "
+             "wheel), then `edgefer info` and `edgefer run --smoothing none` on the first %d frames of each video, "
+             "compared with the same runs on x86." % (doc["command"], doc["host"], doc["frames"]), "",
+             "**Emulated timings are not device timings**: the wall times below are the emulation's.", "",
+             "Installed in the arm64 venv: " + ", ".join("%s %s" % (k, doc["arm64_packages"][k]) for k in
+                                                        ("edgefer", "onnxruntime", "opencv-python-headless", "numpy")
+                                                        if k in doc["arm64_packages"]), "",
+             "| bundle | video | frames | faces | faces per frame equal | max box diff (px) | labels equal | "
+             "max prob diff | pass |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in doc["rows"]:
+        lines.append("| %s | %s | %d | %d | %d/%d | %.4f | %.2f %% | %.2e | %s |" % (
+            r["bundle"], r["video"], r["frames"], r["faces"], r["frames_same_face_count"], r["frames"],
+            r["max_box_diff_px"], 100 * r["label_agreement"], r["max_prob_diff"], "yes" if r["pass"] else "**no**"))
+    lines += ["", "Criteria: the same faces in every frame, boxes within %.0f px, FP32: every label equal and "
+              "probabilities within %.0e; INT8: labels equal on at least the export gate's INT8/FP32 agreement "
+              "(%.2f %%)." % (BOX_TOLERANCE_PX, FP32_TOLERANCE, 100 * doc["gate_agreement"]), "",
+              "`edgefer info` in the arm64 root:", "", "```", doc["arm64_info"].strip(), "```", "",
+              "Wall times (s, emulated where arm64): " + ", ".join("%s %.0f" % kv for kv in doc["seconds"].items()),
+              "", "Result: **%s**." % ("the arm64 runs match x86" if doc["pass"] else "MISMATCH"), ""]
+    write_text(os.path.join(out_dir, "arm64.md"), "\n".join(lines))
+
+
+# ------------------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--root", default=os.path.join(cache_dir("arm64"), "bookworm-arm64"))
+    ap.add_argument("--frames", type=int, default=30)
+    ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results",
+                                                  "arm64-" + datetime.date.today().isoformat()))
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("arm64-check: needs root (chroot and mounts)")
+    seconds, work = {}, cache_dir("arm64")
+    t = time.time()
+    binfmt = binfmt_ready()
+    made = make_root(a.root)
+    seconds["arm64 root (mmdebstrap)" if made else "arm64 root (kept)"] = time.time() - t
+    t = time.time()
+    wheel, fp32, vids = build_wheel(work), fp32_bundle(work), videos()
+    seconds["x86: wheel, FP32 bundle, videos"] = time.time() - t
+    bundles = {"fp32 (tiny EfficientViT-M5, made here)": fp32, "shipped INT8 default": DEFAULT_BUNDLE}
+    rows, gate = [], gate_agreement(DEFAULT_BUNDLE)
+    with Chroot(a.root) as chroot:
+        t = time.time()
+        packages = install(chroot, wheel)
+        seconds["arm64: pip install edgefer[cpu]"] = time.time() - t
+        info = chroot.run([VENV + "/bin/edgefer", "info"], capture_output=True, text=True).stdout
+        for bname, bundle in bundles.items():
+            inside_bundle = "/tmp/" + os.path.basename(bundle)
+            shutil.rmtree(a.root + inside_bundle, ignore_errors=True)
+            shutil.copytree(bundle, a.root + inside_bundle)
+            for vname, video in vids.items():
+                inside_video = "/tmp/" + os.path.basename(video)
+                shutil.copy(video, a.root + inside_video)
+                x86_out, arm_out = os.path.join(work, "x86.jsonl"), "/tmp/arm64.jsonl"
+                t = time.time()
+                edgefer(*run_args(video, bundle, a.frames, x86_out))
+                seconds["x86: %s, %s" % (bname.split()[0], vname)] = time.time() - t
+                t = time.time()
+                chroot.run([VENV + "/bin/edgefer"] + [str(x) for x in run_args(inside_video, inside_bundle, a.frames,
+                                                                               arm_out)])
+                seconds["arm64: %s, %s" % (bname.split()[0], vname)] = time.time() - t
+                row = compare(read_lines(x86_out), read_lines(a.root + arm_out), fp32=bundle == fp32)
+                row.update(bundle=bname, video=vname)
+                row["pass"] = verdict(row, gate)
+                rows.append(row)
+                say("%s / %s: %s" % (bname, vname, json.dumps(row)))
+    doc = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "command": "python benchmarks/arm64_check.py --frames %d" % a.frames, "host": _host(),
+           "binfmt": binfmt, "frames": a.frames, "gate_agreement": gate, "arm64_packages": packages,
+           "arm64_info": info, "rows": rows, "seconds": {k: round(v, 1) for k, v in seconds.items()},
+           "pass": all(r["pass"] for r in rows)}
+    write_report(doc, a.out)
+    print(os.path.join(a.out, "arm64.md"))
+    return 0 if doc["pass"] else 1
+
+
+def _host():
+    from edgefer.bench import device
+
+    return device.summary(device.report())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
