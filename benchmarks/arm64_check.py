@@ -89,8 +89,20 @@ def make_root(root):
     return True
 
 
+def cortex_a76_cpuinfo(cpus):
+    """/proc/cpuinfo as an arm64 kernel writes it for Cortex-A76 cores (a Raspberry Pi 5's).
+    qemu-user 7.2 (Debian Bookworm's) passes the host's x86 /proc/cpuinfo through, and
+    onnxruntime's CPU probe (cpuinfo) then crashes at import (SIGSEGV): the root gets this
+    text over its /proc/cpuinfo instead."""
+    core = ("processor\t: %d\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics "
+            "fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp\nCPU implementer\t: 0x41\nCPU architecture: 8\n"
+            "CPU variant\t: 0x4\nCPU part\t: 0xd0b\nCPU revision\t: 1\n")
+    return "\n".join(core % i for i in range(cpus))
+
+
 class Chroot(object):
-    """/proc, /dev and /sys mounted into the root, DNS and the CA bundle copied in."""
+    """/proc (with an arm64 /proc/cpuinfo), /dev and /sys mounted into the root, DNS and the
+    CA bundle copied in."""
 
     def __init__(self, root):
         self.root = root
@@ -104,16 +116,21 @@ class Chroot(object):
         target = os.path.join(self.root, "dev")
         sh(["mount", "--bind", "/dev", target])
         self.mounts.append(target)
+        fake = os.path.join(self.root, "tmp", "cpuinfo-arm64")
+        write_text(fake, cortex_a76_cpuinfo(os.cpu_count() or 1))
+        target = os.path.join(self.root, "proc", "cpuinfo")
+        sh(["mount", "--bind", fake, target])
+        self.mounts.append(target)
         shutil.copy("/etc/resolv.conf", os.path.join(self.root, "etc", "resolv.conf"))
         ca = os.environ.get("PIP_CERT") or "/etc/ssl/certs/ca-certificates.crt"
         shutil.copy(ca, os.path.join(self.root, "etc", "ssl", "certs", "host-ca.crt"))
         return self
 
     def run(self, args, **kw):
-        env = {"HOME": "/root", "PATH": VENV + "/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+        env = {"HOME": "/root", "PATH": VENV + "/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
                "PIP_CERT": "/etc/ssl/certs/host-ca.crt", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
                "EDGEFER_CACHE_DIR": "/var/cache/edgefer"}
-        return sh(["chroot", self.root] + list(args), env=env, **kw)
+        return sh([shutil.which("chroot") or "/usr/sbin/chroot", self.root] + list(args), env=env, **kw)
 
     def __exit__(self, *exc):
         for target in reversed(self.mounts):
