@@ -80,7 +80,7 @@ def crop_accuracy(bundle, ds, n, side, background, seed, yunet, threads=1, preci
     direct = clf.logits(ds.inputs(idx, clf.preprocess)).argmax(1)
     rows = {"dataset_crops_top1": float((direct == y).mean()), "images": int(len(idx))}
     H, W = background.shape[:2]
-    for name in ["blazeface", "blazeface-back"] + (["yunet"] if yunet else []):
+    for name in ["blazeface", "blazeface-front", "blazeface-back"] + (["yunet"] if yunet else []):
         for cal in (True, False):
             det = create_detector(name, model_path=yunet if name == "yunet" else None, calibrate=cal)
             rng = np.random.default_rng(seed)
@@ -125,7 +125,8 @@ def main():
     else:
         # A plain mid-grey 640x480 canvas: no other faces to confuse the match.
         bg = np.full((480, 640, 3), 127, np.uint8)
-    names = ["blazeface", "blazeface-back"] + (["yunet"] if args.yunet else [])
+    # the framing of each model alone ("blazeface" is blazeface-front plus the back model's far look)
+    names = ["blazeface-front", "blazeface-back"] + (["yunet"] if args.yunet else [])
     results = {}
     for name in names:
         det = create_detector(name, model_path=args.yunet if name == "yunet" else None, calibrate=False,

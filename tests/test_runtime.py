@@ -75,7 +75,7 @@ def test_obama_resolutions_give_the_same_box_relative_to_the_frame():
 def test_group_photos_many_faces_with_back_model_matching_yunet():
     need_shared(YUNET)
     back = create_detector("blazeface-back")
-    front = create_detector("blazeface")
+    front = create_detector("blazeface-front")
     yunet = create_detector("yunet", model_path=YUNET)
     groups = sorted(glob.glob(os.path.join(FACES, "linzaer_*")))
     assert len(groups) >= 20
@@ -104,8 +104,8 @@ def test_faces_that_fill_the_whole_frame_are_found(fer_csv):
 
     ds = open_dataset(fer_csv, split="PublicTest")
     frames = [cv2.cvtColor(cv2.resize(ds.image(i), (192, 192)), cv2.COLOR_GRAY2BGR) for i in range(0, 1200, 12)]
-    plain = create_detector("blazeface", close_up=False)
-    close = create_detector("blazeface")
+    plain = create_detector("blazeface-front", close_up=False)
+    close = create_detector("blazeface-front")
     found_plain = sum(bool(plain.detect(f)) for f in frames)
     dets = [close.detect(f) for f in frames]
     found = sum(bool(d) for d in dets)

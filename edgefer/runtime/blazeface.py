@@ -15,7 +15,7 @@ import numpy as np
 from .. import deps
 from ..errors import EdgeferError
 from .boxes import iou_matrix
-from .face_detector import FaceDetector
+from .face_detector import FaceDetector, WithFarLook
 from .types import Detection
 
 MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
@@ -130,6 +130,12 @@ class BlazeFace(FaceDetector):
 def front(model_path=None, **options):
     """The short-range model (faces within ~2 m), or ``model_path``."""
     return BlazeFace(model_path or "front", **options)
+
+
+def front_with_far_look(model_path=None, **options):
+    """The short-range model, and the back-camera model looking again at the frames where it
+    finds no face (:class:`~edgefer.runtime.face_detector.WithFarLook`)."""
+    return WithFarLook(front(model_path, **options), back(**dict(options, close_up=False)))
 
 
 def back(model_path=None, **options):

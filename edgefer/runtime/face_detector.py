@@ -88,6 +88,34 @@ class FaceDetector(object):
         """Release the model."""
 
 
+class WithFarLook(FaceDetector):
+    """A close-range detector that looks again with a far-range one on the frames where it
+    finds no face at all (after its own close-up pass): BlazeFace short-range misses faces
+    under about a fifth of the frame (a person a few metres from a kiosk, a face in a room
+    view), which the back-camera model finds. Frames with a face pay nothing more; an empty
+    frame pays the second model (7.3 ms against 0.9 ms on this project's Intel machine).
+    Each model's boxes get its own calibration. Measured on FER2013 PublicTest faces pasted at
+    160 px into a 640x360 frame (``benchmarks/detector_framing.py``): short-range alone
+    missed 15.3 % of them, with the far look 0.9 %."""
+
+    def __init__(self, near: FaceDetector, far: FaceDetector) -> None:
+        self.near, self.far = near, far
+        self.name = near.name
+        self.score_threshold, self.nms_threshold = near.score_threshold, near.nms_threshold
+        self.min_size, self.max_faces, self.close_up = near.min_size, near.max_faces, near.close_up
+        self.calibration = near.calibration
+
+    def detect(self, image: np.ndarray) -> List[Detection]:
+        return self.near.detect(image) or self.far.detect(image)
+
+    def describe(self) -> str:
+        return "%s; where it finds none, %s" % (self.near.describe(), self.far.describe())
+
+    def close(self) -> None:
+        self.near.close()
+        self.far.close()
+
+
 def _calibrate(det, cal):
     x0, y0, x1, y1 = det.box
     cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
