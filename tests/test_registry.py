@@ -28,7 +28,7 @@ def test_registry_names_aliases_and_errors():
 
 
 def test_the_runtime_tables_hold_what_the_cli_offers():
-    assert detectors.DETECTORS.names() == ("blazeface", "blazeface-back", "yunet")
+    assert detectors.DETECTORS.names() == ("blazeface", "blazeface-front", "blazeface-back", "yunet")
     assert classifier.BACKENDS.names() == ("onnxruntime", "onnxruntime-cuda", "onnxruntime-tensorrt", "tensorrt")
     assert classifier.BACKEND_CHOICES == ("auto",) + classifier.BACKENDS.names()
     from edgefer import cli
@@ -70,7 +70,7 @@ def test_a_new_detector_and_a_new_output_are_one_registration_each(monkeypatch):
             seen.append((self.uri.target, result))
 
     monkeypatch.setattr(sinks, "SINKS", Registry("output"))
-    sinks.SINKS.register("memory", lambda uri, overlay=None, video_fps=None: ListSink(uri))
+    sinks.SINKS.register("memory", lambda uri, overlay=None, video_fps=None, privacy="off": ListSink(uri))
     sink = sinks.make_sink("memory://buffer-1")
     sink.write("r0")
     assert isinstance(sink, ListSink) and seen == [("buffer-1", "r0")]
