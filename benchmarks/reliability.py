@@ -258,7 +258,6 @@ def _bundle_state(path):
 
 def write_report(results, path_md):
     from edgefer.atomic import write_json, write_text
-    from edgefer.bench import device
 
     write_json(path_md[:-3] + ".json", results)
     lines = ["# Reliability", "",

@@ -29,7 +29,7 @@ from ..errors import EdgeferError
 from .classifier import Classifier
 from .detectors import DEFAULT_DETECTOR, create_detector
 from .face_detector import FaceDetector
-from .privacy import blur_faces
+from .privacy import blur_faces, check_sinks
 from .privacy import check_mode as check_privacy
 from .tracking import Tracker
 from .types import Event, Frame, FrameResult, to_bgr
@@ -306,7 +306,6 @@ def run_source(source: Any, outputs: Sequence[Any] = (), bundle: str = "default"
 def _open_outputs(sinks, privacy="off"):
     """Sink objects as given; URIs, paths and callables opened as one group (returned
     second, to be closed by the caller), as ``privacy`` allows."""
-    from .privacy import check_sinks
     from .sinks import open_sinks
 
     sinks = list(sinks or ())

@@ -633,14 +633,20 @@ def output_uris(outputs: Sequence[str] = (), save: Sequence[str] = (), show: boo
 def check_outputs(specs: Sequence[Any], privacy: str = "off") -> None:
     """Parse every output URI, refuse those the ``privacy`` mode forbids and prove each file
     output's folder writable, before any work."""
-    uris = [parse_output(os.fspath(spec)) for spec in specs if isinstance(spec, (str, os.PathLike))]
-    privacy_check_outputs(uris, privacy)
-    privacy_check_sinks([spec for spec in specs if not isinstance(spec, (str, os.PathLike))], privacy)
-    for uri in uris:
+    for uri in _refuse_for_privacy(specs, privacy):
         if uri.scheme in ("video", "image", "jsonl") and uri.target != "-":
             folder = uri.target if uri.scheme == "image" and _is_folder_spec(uri.target) else \
                 os.path.dirname(os.path.abspath(uri.target))
             check_writable(folder, "output %s:" % uri.spec)
+
+
+def _refuse_for_privacy(specs, privacy):
+    """Refuse the outputs ``privacy`` forbids, URIs and sink objects alike; returns the
+    parsed URIs."""
+    uris = [parse_output(os.fspath(spec)) for spec in specs if isinstance(spec, (str, os.PathLike))]
+    privacy_check_outputs(uris, privacy)
+    privacy_check_sinks([spec for spec in specs if not isinstance(spec, (str, os.PathLike))], privacy)
+    return uris
 
 
 def make_sink(spec: Any, overlay: Union[Overlay, None, bool] = None, video_fps: Optional[float] = None,
@@ -660,15 +666,19 @@ def make_sink(spec: Any, overlay: Union[Overlay, None, bool] = None, video_fps: 
     ``overlay``: the :class:`Overlay` the image sinks draw with (``False``: none);
     ``privacy``: a :mod:`~edgefer.runtime.privacy` mode (``no-video`` refuses the outputs
     that carry frames and makes the web page's without a stream)."""
+    _refuse_for_privacy([spec], privacy)
+    return _make(spec, overlay, video_fps, privacy)
+
+
+def _make(spec, overlay, video_fps, privacy):
+    """:func:`make_sink` after its privacy check."""
     if isinstance(spec, io.IOBase):
         return JsonLinesSink(spec)
     if isinstance(spec, Sink) or (hasattr(spec, "write") and hasattr(spec, "close")):
-        privacy_check_sinks([spec], privacy)
         return spec
     if callable(spec):
         return CallbackSink(spec)
     uri = parse_output(spec if isinstance(spec, str) else os.fspath(spec))
-    privacy_check_outputs([uri], privacy)
     return SINKS.get(uri.scheme)(uri, overlay=overlay, video_fps=video_fps, privacy=privacy)
 
 
@@ -684,11 +694,11 @@ def open_sinks(specs: Any, landmarks: bool = True, bars: bool = False, show_fps:
     if overlay is None:
         overlay = Overlay(landmarks=landmarks, bars=bars, show_fps=show_fps)
     specs = list(specs)
-    check_outputs(specs, privacy)
+    _refuse_for_privacy(specs, privacy)
     sinks = []
     try:
         for spec in specs:
-            sinks.append(make_sink(spec, overlay=overlay, video_fps=video_fps, privacy=privacy))
+            sinks.append(_make(spec, overlay, video_fps, privacy))
     except BaseException:
         SinkGroup(sinks).abort()
         raise

@@ -263,7 +263,7 @@ class _Broadcaster(object):
     sockets through a selector.
 
     A thread per client (the standard library's way) made a hundred viewers cost the
-    pipeline 13 % of its frame rate and 380 MB, mostly in threads taking turns at the GIL;
+    pipeline 15 % of its frame rate and 390 MB, mostly in threads taking turns at the GIL;
     one writer does the same work in one place: ``max_fps`` times a second it takes the
     newest result, draws and encodes it once, and gives it to every client that has taken
     the whole of its previous one. A client still busy keeps what it has (it skips frames
@@ -464,7 +464,7 @@ class WebSink(Sink):
         self.cv2 = deps.cv2("serving the web page")
         self.host = host
         self.privacy = check_privacy(privacy)
-        self.video = self.carries_frames = shows_video(privacy)
+        self.video = shows_video(privacy)
         self.quality = int(quality)
         self.client_timeout = float(client_timeout)
         if not max_fps > 0:
@@ -548,6 +548,10 @@ class WebSink(Sink):
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5.0)
+
+    @property
+    def carries_frames(self) -> bool:
+        return self.video
 
     # -- the server side ---------------------------------------------------------------
     @property
