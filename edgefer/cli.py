@@ -150,6 +150,7 @@ Examples:
   edgefer train --arch efficientnet_b0_attn --data fer2013.csv.gz --labels ferplus \\
       --img-size 112 --optimizer sgd --lr 0.05 --schedule step --out runs/b0
   edgefer train --resume runs/vit                  # continue an interrupted run
+  edgefer train --arch efficientvit_m5 --data fer2013.csv.gz --teacher default --out runs/vit-kd  # distil the shipped model
   edgefer train --arch efficientvit_m5 --data RAF-DB/basic --pretrained --img-size 224
   torchrun --nproc_per_node 4 -m edgefer train --data fer2013.csv.gz --batch-size 256
 """
@@ -193,6 +194,14 @@ Examples:
               help="Augmentation recipe, applied to whole batches (default: fer, the FER2013 record holders': "
                    "scale, shift, rotation, flip, brightness/contrast, random erasing).")
 @click.option("--soft-labels", is_flag=True, help="Train on label distributions (FER+ votes) instead of majority labels.")
+@click.option("--teacher", default="", metavar="MODEL",
+              help="Distil from a teacher: a checkpoint, run folder, bundle or shipped bundle name (default, "
+                   "ferplus) with the same classes; its softened predictions on the training images are mixed "
+                   "into the targets (docs/training.md).")
+@click.option("--distill-weight", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of the teacher in each target.")
+@click.option("--distill-temperature", default=2.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Softening of the teacher's predictions.")
 @click.option("--clip-grad", default=0.0, type=click.FloatRange(min=0), help="Clip the gradient norm to this value; 0 off.")
 @click.option("--amp", default="auto", show_default=True, type=click.Choice(["auto", "on", "off"]), help="fp16 AMP on CUDA.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
@@ -211,6 +220,10 @@ def train_cmd(ctx, resume, quiet, data, **opts):
     from .train.resume import run
 
     given = [n for n in opts if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
+    if opts.get("teacher"):
+        from .runtime.pipeline import resolve_bundle
+
+        opts["teacher"] = os.path.abspath(resolve_bundle(opts["teacher"]))  # a shipped name -> its folder
     click.echo(run(data=data, resume=resume, given=given, progress=not quiet, **opts))
 
 

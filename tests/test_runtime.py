@@ -541,3 +541,48 @@ def test_sigterm_ends_a_run_like_ctrl_c_with_its_outputs_finalized(tmp_path):
     # the signal may land between the two sinks' writes of one frame
     assert 0 <= int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) - len(lines) <= 1
     assert sorted(os.listdir(str(tmp_path))) == ["ann.mp4", "long.avi", "out.jsonl"]
+
+
+def test_detecting_ahead_gives_the_same_results_in_the_same_order(tmp_path):
+    """Pipeline.stream detects faces in a thread ahead of the classifier (detect_ahead, on by
+    default): every frame's faces, boxes and probabilities are those of detecting in turn,
+    in the same order; the detector really runs in that thread; an error there reaches the
+    caller after the frames before it, and the thread ends with the stream."""
+    from conftest import photo_video
+    from edgefer.runtime.pipeline import Pipeline
+
+    video = str(tmp_path / "photos.avi")
+    n = photo_video(video, [("facerec_obama-480p.jpg", 6), (None, 3), ("facerec_obama2.jpg", 6),
+                            ("facerec_obama-480p.jpg", 4)])
+
+    def faces(result):
+        return [(tuple(f.box), f.emotion, np.asarray(f.raw_probs).tolist()) for f in result.faces]
+
+    with Pipeline(threads=1) as pipe:
+        in_turn = [(r.index, faces(r)) for r in pipe.stream(video, detect_ahead=0)]
+        threads, detect = set(), pipe.detector.detect
+
+        def recording(image):
+            threads.add(threading.current_thread().name)
+            return detect(image)
+
+        pipe.detector.detect = recording
+        ahead = [(r.index, faces(r)) for r in pipe.stream(video)]
+        assert threads == {"edgefer-detect"}
+        calls = []
+
+        def failing(image):
+            calls.append(1)
+            if len(calls) == 4:
+                raise EdgeferError("detector failed on purpose")
+            return detect(image)
+
+        pipe.detector.detect = failing
+        got = []
+        with pytest.raises(EdgeferError, match="on purpose"):
+            for r in pipe.stream(video):
+                got.append(r.index)
+    assert len(in_turn) == n and ahead == in_turn
+    assert sum(1 for _, f in in_turn if f) == 16  # the faces were found (the grey frames have none)
+    assert got == [0, 1, 2]
+    assert not any(t.name == "edgefer-detect" for t in threading.enumerate())

@@ -37,6 +37,8 @@ from .types import Event, Frame, FrameResult, to_bgr
 log = logging.getLogger(__name__)
 
 STAGES = ("read", "detect", "preprocess", "classify", "track", "output")
+# Frames whose faces are detected ahead of the classifier (Pipeline.stream's detect_ahead).
+DETECT_AHEAD = 2
 CALLBACK_KINDS = ("result", "event", Event.APPEARED, Event.EMOTION_CHANGED, Event.LOST)
 DEFAULT_BUNDLE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bundles")
 
@@ -130,11 +132,16 @@ class Pipeline(object):
                 fn(result)
 
     # -- one frame --------------------------------------------------------------------------
-    def _process(self, frame, read_ms=0.0):
+    def _detect(self, frame):
+        """The frame as BGR and its faces; returns (detections, detect ms)."""
         t0 = time.perf_counter()
-        image = to_bgr(frame.image, strict=True)
-        frame.image = image
-        dets = self.detector.detect(image)
+        frame.image = to_bgr(frame.image, strict=True)
+        dets = self.detector.detect(frame.image)
+        return dets, 1000 * (time.perf_counter() - t0)
+
+    def _process(self, frame, read_ms=0.0, detected=None):
+        dets, detect_ms = self._detect(frame) if detected is None else detected
+        image = frame.image
         t1 = time.perf_counter()
         boxes = [d.box for d in dets]
         lms = [d.landmarks for d in dets]
@@ -150,7 +157,7 @@ class Pipeline(object):
         if self.privacy == "blur" and faces:
             frame.image = blur_faces(image, [f.box for f in faces])
         t3 = time.perf_counter()
-        timings = {"read": read_ms, "detect": 1000 * (t1 - t0), "preprocess": self.classifier.preprocess_ms,
+        timings = {"read": read_ms, "detect": detect_ms, "preprocess": self.classifier.preprocess_ms,
                    "classify": self.classifier.classify_ms, "track": 1000 * (t3 - t2)}
         return FrameResult(frame, faces, events, timings)
 
@@ -176,13 +183,17 @@ class Pipeline(object):
 
     # -- streams ----------------------------------------------------------------------------
     def stream(self, source: Any, sinks: Sequence[Any] = (), max_frames: Optional[int] = None, prefetch: int = 4,
-               track_stills: bool = False, **source_options) -> Iterator[FrameResult]:
+               track_stills: bool = False, detect_ahead: int = DETECT_AHEAD,
+               **source_options) -> Iterator[FrameResult]:
         """Results for every frame of ``source`` (a camera index, path, URI, list of image
         paths or an open :class:`~edgefer.runtime.sources.Source`), written to ``sinks`` on the
         way. Ends at the end of a file, after ``max_frames``, when ``stop()`` is called, or when
         a sink asks to stop (the window's q/Esc). Open tracks get ``lost`` events at the end.
         Video files and image folders are decoded ``prefetch`` frames ahead in a thread
-        (in order, no drops; 0 turns it off). The photos of an image, folder or list source
+        (in order, no drops; 0 turns it off). Faces are detected ``detect_ahead`` frames ahead
+        in a thread of their own (:class:`DetectAhead`; 0: detect and classify in turn), so the
+        detector's work on the next frame overlaps the classifier's on this one; results and
+        their order are the same either way. The photos of an image, folder or list source
         are unrelated: each is classified afresh (no ids, smoothing or events carried from one
         to the next) unless ``track_stills`` (say, a folder of frames from one video).
         ``sinks`` are sink objects or output URIs as on the command line (``"out.mp4"``,
@@ -200,16 +211,16 @@ class Pipeline(object):
         sinks, opened = _open_outputs(sinks, self.privacy)
         count = 0
         last = None
+        frames = DetectAhead(src, self._detect, detect_ahead) if detect_ahead else _DetectInTurn(src, self._detect)
         try:
             while not self._stop.is_set() and (max_frames is None or count < max_frames):
-                t0 = time.perf_counter()
-                frame = src.read()
-                if frame is None:
+                item = frames.read()
+                if item is None:
                     break
-                t1 = time.perf_counter()
+                frame, read_ms, detected, t0 = item
                 if fresh:
                     self.tracker.reset()
-                result = self._process(frame, 1000 * (t1 - t0))
+                result = self._process(frame, read_ms, detected)
                 t2 = time.perf_counter()
                 for sink in sinks:
                     sink.write(result)
@@ -229,6 +240,7 @@ class Pipeline(object):
             raise
         finally:
             self._source = None
+            frames.close()  # a detection thread waiting on a camera ends with its next frame
             end = self.tracker.finish(last.index if last else 0, last.timestamp if last else 0.0)
             self._emit(None, end)
             if opened is not None:
@@ -238,12 +250,12 @@ class Pipeline(object):
 
     def run(self, source: Any, sinks: Sequence[Any] = (), max_frames: Optional[int] = None,
             progress: Optional[Callable[[FrameResult], None]] = None, prefetch: int = 4, track_stills: bool = False,
-            **source_options) -> "RunSummary":
+            detect_ahead: int = DETECT_AHEAD, **source_options) -> "RunSummary":
         """Consume a whole stream; returns a :class:`RunSummary`. ``progress`` (optional) is
         called with each result."""
         summary = RunSummary()
         for result in self.stream(source, sinks, max_frames, prefetch=prefetch, track_stills=track_stills,
-                                  **source_options):
+                                  detect_ahead=detect_ahead, **source_options):
             summary.add(result)
             if progress is not None:
                 progress(result)
@@ -269,6 +281,76 @@ class Pipeline(object):
 
     def __exit__(self, *exc):
         self.close()
+
+
+class _DetectInTurn(object):
+    """The source's next frame and its faces, read and detected now by the caller."""
+
+    def __init__(self, source, detect):
+        self.source, self.detect = source, detect
+
+    def read(self):
+        """(frame, read ms, (detections, detect ms), read start) or None at the end."""
+        t0 = time.perf_counter()
+        frame = self.source.read()
+        if frame is None:
+            return None
+        read_ms = 1000 * (time.perf_counter() - t0)
+        return frame, read_ms, self.detect(frame), t0
+
+    def close(self):
+        pass
+
+
+class DetectAhead(_DetectInTurn):
+    """Reads the source and detects its faces in a thread, up to ``depth`` frames ahead of
+    the caller, in order and without drops. ONNX Runtime and OpenCV release the GIL while
+    they work, so the detector runs on one core while the classifier runs on another: on a
+    one-face video the two take about the same time, and a frame costs about the longer of
+    the two instead of their sum. A live source is read as fast as the pipeline takes its
+    frames, so at most ``depth`` detected frames wait (when the classifier is the slower
+    stage). Exceptions of the thread are raised by :meth:`read`."""
+
+    def __init__(self, source, detect, depth=DETECT_AHEAD):
+        import queue
+
+        _DetectInTurn.__init__(self, source, detect)
+        self._queue = queue.Queue(maxsize=max(1, int(depth)))
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="edgefer-detect", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        import queue
+
+        try:
+            item = True
+            while item is not None and not self._done.is_set():
+                item = _DetectInTurn.read(self)
+                while not self._done.is_set():
+                    try:
+                        self._queue.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader
+            self._queue.put(exc)
+
+    def read(self):
+        if self._done.is_set():
+            return None
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            self._done.set()
+            raise item
+        if item is None:
+            self._done.set()
+        return item
+
+    def close(self):
+        """Stop the thread (it ends after the frame in hand); the source stays open."""
+        self._done.set()
+        self._thread.join(timeout=2.0)
 
 
 def open_prefetched(source: Any, prefetch: int = 4, **source_options):

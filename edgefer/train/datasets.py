@@ -11,9 +11,12 @@ class TrainFaces(torch.utils.data.Dataset):
     (:class:`~edgefer.train.transforms.BatchAugment`, :meth:`normalize`).
 
     Targets are always distributions over the classes (one-hot, label-smoothed, or the
-    data set's own soft labels such as FER+ votes), so mixup and weighting work alike."""
+    data set's own soft labels such as FER+ votes), so mixup and weighting work alike.
+    ``teacher`` (N x K distributions, :mod:`edgefer.train.distill`) is mixed in with
+    ``teacher_weight``: target = (1 - w) * label target + w * teacher."""
 
-    def __init__(self, dataset, preprocess, label_smoothing=0.0, soft_labels=False):
+    def __init__(self, dataset, preprocess, label_smoothing=0.0, soft_labels=False, teacher=None,
+                 teacher_weight=0.5):
         self.ds = dataset
         self.pre = preprocess
         k = len(dataset.labels)
@@ -23,6 +26,8 @@ class TrainFaces(torch.utils.data.Dataset):
             t = np.eye(k, dtype=np.float32)[dataset.targets]
         if label_smoothing:
             t = t * (1.0 - label_smoothing) + label_smoothing / k
+        if teacher is not None:
+            t = (1.0 - teacher_weight) * t + teacher_weight * np.asarray(teacher, np.float32)
         self.soft = torch.from_numpy(t)
         self.mean = torch.tensor(preprocess.mean).view(1, 3, 1, 1)
         self.std = torch.tensor(preprocess.std).view(1, 3, 1, 1)

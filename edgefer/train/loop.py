@@ -66,6 +66,9 @@ class TrainConfig:
     mixup: float = None         # <0: the augmentation recipe's default
     augment: str = None
     soft_labels: bool = False
+    teacher: str = ""           # knowledge distillation: a checkpoint, run folder or bundle (edgefer.train.distill)
+    distill_weight: float = 0.5
+    distill_temperature: float = 2.0
     clip_grad: float = 0.0
     amp: str = "auto"           # auto|on|off (CUDA only)
     seed: int = 0
@@ -146,7 +149,8 @@ def _train(cfg, ctx, resume, progress):
         cfg.seed))
     model, model_cfg, net = _model(cfg, ctx, resume, len(d.labels))
     s = _optimization(cfg, ctx, model, d, resume)
-    train_set = TrainFaces(d.train_ds, d.pre, cfg.label_smoothing, cfg.soft_labels)
+    train_set = TrainFaces(d.train_ds, d.pre, cfg.label_smoothing, cfg.soft_labels,
+                           teacher=_teacher(cfg, ctx, d), teacher_weight=cfg.distill_weight)
     augment = BatchAugment(cfg.augment)
     meta = _run_meta(cfg, ctx, d, model_cfg)
     best_path = os.path.join(cfg.out, "best.pt")
@@ -186,6 +190,20 @@ def _train(cfg, ctx, resume, progress):
         _say(ctx, "best: epoch %d, val loss %.4f, val top-1 %.2f%%, val macro-F1 %.3f (validation slice of %s) -> %s"
              % (best["epoch"], best["val_loss"], 100 * best["val_top1"], best["val_macro_f1"], d.full.split, best_path))
     return best_path
+
+
+def _teacher(cfg, ctx, d):
+    """The teacher's targets for the training images (None without --teacher)."""
+    if not cfg.teacher:
+        return None
+    from .distill import agreement, teacher_targets
+
+    _say(ctx, "teacher: %s on the %d training images (as is and mirrored, temperature %g, weight %g)"
+         % (cfg.teacher, len(d.train_ds), cfg.distill_temperature, cfg.distill_weight))
+    t = teacher_targets(cfg.teacher, d.train_ds, d.labels.names, cfg.distill_temperature, cfg.out)
+    _say(ctx, "teacher: its top class is the label on %.1f%% of the training images"
+         % (100 * agreement(t, d.train_ds.targets)))
+    return t
 
 
 class _Namespace(object):

@@ -1,0 +1,121 @@
+"""Knowledge distillation (Hinton et al., 2015) from a teacher model, offline.
+
+The teacher (a checkpoint or run folder, or a bundle) classifies every training image once,
+through its own preprocessing (its input size may differ from the student's), as it is
+and mirrored; the mean of the two distributions, softened at ``temperature``, is the
+teacher's target for that image. Training then fits the student to
+``(1 - weight) * label target + weight * teacher target`` with the usual loss, so mixup,
+label smoothing and class weights work as before.
+
+Offline rather than a teacher forward pass per step: on a 2-core CPU the 96 px teacher's
+forward pass costs more than the small student's whole training step, so a per-step
+teacher would halve the run's speed; computed once, it costs a few minutes per run. The
+price is that the teacher sees the un-augmented face while the student sees an augmented
+one; the recipe's augmentations (scale, shift, small rotations, flips, photometric) keep
+the expression, and the mirrored pass covers the flip.
+
+The targets are cached in the run folder (``teacher.npz``, with the teacher file's
+SHA-256), so a resumed run trains on exactly the same targets, on any machine.
+"""
+
+import hashlib
+import os
+
+import numpy as np
+
+from ..atomic import atomic_path
+from ..errors import EdgeferError
+
+CACHE = "teacher.npz"
+
+
+def _is_bundle(path):
+    return os.path.isfile(os.path.join(path, "manifest.json"))
+
+
+def _sha256(path):
+    if os.path.isdir(path):
+        path = os.path.join(path, "manifest.json") if _is_bundle(path) else os.path.join(path, "best.pt")
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _bundle_model(path):
+    """(class names, logits function) of a bundle's most exact CPU artifact: FP32 if it has
+    one, else INT8 for CPUs (with ONNX Runtime, as ``edgefer eval`` runs it)."""
+    from ..bundle import Bundle
+    from ..onnx_predict import predict
+
+    b = Bundle.load(path)
+    rank = {("fp32", "any"): 0, ("fp32", "cpu"): 0, ("int8", "cpu"): 1}
+    usable = [a for a in b.artifacts if (a["precision"], a["target"]) in rank]
+    if not usable:
+        raise EdgeferError("--teacher %s: the bundle has no FP32 or INT8 CPU artifact to run" % path)
+    art = min(usable, key=lambda a: (rank[(a["precision"], a["target"])], -(a["batch"] or 256)))
+    return list(b.labels), lambda ds: predict(b.file(art), ds, b.preprocess)
+
+
+def _checkpoint_model(path):
+    """(class names, logits function) of a checkpoint (or a run folder's best.pt), on the CPU."""
+    from . import checkpoint
+    from .evaluate import checkpoint_logits
+
+    ckpt = checkpoint.load(path)
+    net = checkpoint.build_model(ckpt)
+    return ckpt["labels"]["names"], lambda ds: checkpoint_logits(ckpt, ds, net=net)
+
+
+class _Mirrored(object):
+    """A data set whose model inputs come out mirrored left to right (N x C x H x W)."""
+
+    def __init__(self, ds):
+        self._ds = ds
+
+    def __len__(self):
+        return len(self._ds)
+
+    def inputs(self, idx, pre):
+        return np.ascontiguousarray(self._ds.inputs(idx, pre)[..., ::-1])
+
+
+def _softmax(logits, temperature):
+    z = logits.astype(np.float64) / temperature
+    z -= z.max(1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(1, keepdims=True)
+
+
+def teacher_logits(path, ds):
+    """(the teacher's class names, its logits on ``ds`` as is, and mirrored)."""
+    names, logits = _bundle_model(path) if _is_bundle(path) else _checkpoint_model(path)
+    return names, logits(ds), logits(_Mirrored(ds))
+
+
+def teacher_targets(path, ds, names, temperature, run_dir):
+    """N x K teacher distributions for the training images of ``ds`` (class order ``names``,
+    which must be the teacher's), from the run folder's cache when it holds this teacher's."""
+    if not os.path.exists(path):
+        raise EdgeferError("--teacher %s does not exist (expected a checkpoint, a run folder or a bundle)" % path)
+    cache = os.path.join(run_dir, CACHE)
+    digest = _sha256(path)
+    if os.path.isfile(cache):
+        with np.load(cache) as z:
+            if str(z["sha256"]) == digest and list(z["ids"]) == list(ds.ids):
+                return _softmax(z["plain"], temperature) / 2 + _softmax(z["mirrored"], temperature) / 2
+    teacher_names, plain, mirrored = teacher_logits(path, ds)
+    if list(teacher_names) != list(names):
+        raise EdgeferError("--teacher %s predicts %s, the data's labels are %s: distill between the same classes"
+                           % (path, ", ".join(teacher_names), ", ".join(names)))
+    os.makedirs(run_dir, exist_ok=True)
+    with atomic_path(cache) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, sha256=digest, ids=np.asarray(ds.ids), plain=plain, mirrored=mirrored)
+    return _softmax(plain, temperature) / 2 + _softmax(mirrored, temperature) / 2
+
+
+def agreement(targets, labels):
+    """How often the teacher's top class is the label (its accuracy on the training images)."""
+    return float((np.asarray(targets).argmax(1) == np.asarray(labels)).mean())
