@@ -87,7 +87,7 @@ def make(cv2, faces, out, name, spec, frames=FRAMES, fps=FPS):
     return path
 
 
-def ensure(faces=DEFAULT_FACES, out=None, force=False, names=None):
+def ensure(faces=DEFAULT_FACES, out=None, force=False, names=None, frames=FRAMES):
     """Make the videos that are missing; returns {name: path}."""
     import cv2
 
@@ -97,7 +97,7 @@ def ensure(faces=DEFAULT_FACES, out=None, force=False, names=None):
     for name in names or VIDEOS:
         path = os.path.join(out, name + ".avi")
         if force or not os.path.isfile(path):
-            make(cv2, faces, out, name, VIDEOS[name])
+            make(cv2, faces, out, name, VIDEOS[name], frames=frames)
         paths[name] = path
     return paths
 
@@ -107,9 +107,11 @@ def main():
     ap.add_argument("--faces", default=DEFAULT_FACES, help="folder of the face photos (default: %(default)s)")
     ap.add_argument("--out", default=None, help="output folder (default: the cache's bench-videos/)")
     ap.add_argument("--force", action="store_true", help="remake videos that exist")
+    ap.add_argument("--frames", type=int, default=FRAMES,
+                    help="frames per video (default: %(default)s; the same camera path, slower, with more)")
     ap.add_argument("--json", action="store_true", help="print {name: path} as JSON")
     a = ap.parse_args()
-    paths = ensure(a.faces, a.out, a.force)
+    paths = ensure(a.faces, a.out, a.force, frames=a.frames)
     if a.json:
         print(json.dumps(paths))
     else:

@@ -133,7 +133,7 @@ def benchmark_pipeline(source, bundle="default", detectors=None, detector_model=
     ``pipeline_options``: other :class:`Pipeline` keywords (``score_threshold``, ...).
     Each row is announced, and its result said, on the ``edgefer.bench.pipeline`` logger."""
     from ..bundle import Bundle
-    from ..runtime.pipeline import Pipeline, resolve_bundle
+    from ..runtime.pipeline import DETECT_AHEAD, Pipeline, resolve_bundle
     from ..runtime.sources import open_source
 
     b = bundle if isinstance(bundle, Bundle) else Bundle.load(resolve_bundle(bundle))  # once, not per row
@@ -191,6 +191,7 @@ def benchmark_pipeline(source, bundle="default", detectors=None, detector_model=
         "settings": {"detectors": detectors, "detector_model": detector_model, "precisions": list(precisions),
                      "backends": list(backends), "threads": threads, "cpus": cpus, "max_frames": max_frames,
                      "warmup_frames": int(warmup_frames), "max_spread": float(max_spread),
+                     "detect_ahead": DETECT_AHEAD,
                      "source": src_desc or {"uri": str(source) if not callable(source) else "<callable>"}},
         "bundle": {"path": os.path.abspath(b.path), "name": b.manifest.get("name"),
                    "architecture": b.manifest["model"]["architecture"], "input_size": b.preprocess.size},

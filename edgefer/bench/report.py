@@ -118,6 +118,9 @@ def context_lines(doc):
         out.append("stage times: median / p99 ms; output = sinks and callbacks (none here); total = read start to "
                    "output end (>= the sum of the stages); CPU: process CPU time / wall time (100% = one core); "
                    "peak RSS: resident memory peak of the row")
+        if s.get("detect_ahead"):
+            out.append("read and detect run in a thread up to %d frame(s) ahead of the rest (Pipeline.stream's "
+                       "detect_ahead), so FPS is above 1000 / total" % s["detect_ahead"])
     return out
 
 

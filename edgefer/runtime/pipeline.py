@@ -12,7 +12,9 @@
 ``on("emotion_changed", fn)`` registers callbacks, ``stop()`` ends a stream from another
 thread. Every result carries per-stage timings in milliseconds: ``read``, ``detect``,
 ``preprocess``, ``classify``, ``track``, ``output`` and ``total`` (from the start of the read
-to the end of the sinks, so ``total`` >= the sum of the stages).
+to the end of the sinks, so ``total`` >= the sum of the stages). In ``stream`` the read and
+detect stages of the next frames run in a thread (:class:`DetectAhead`) while this frame is
+classified, so frames come faster than ``1 / total``.
 """
 
 import logging
