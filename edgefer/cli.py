@@ -623,7 +623,8 @@ def _list_option(text, flag, kind=str):
 @click.option("--batch", default=None, type=click.IntRange(min=1, max=1024),
               help="Throughput batch for dynamic-batch models (default: the bundle's largest fixed batch, else 8).")
 @click.option("--max-spread", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
-              help="Flag a row as too noisy when (max - min) / median latency exceeds this.")
+              help="Flag a row as too noisy when (max - min) / median latency exceeds this (pipeline rows: "
+                   "(p99 - min) / median of the detect stage).")
 @click.option("--pipeline", is_flag=True, help="Benchmark the whole runtime on --source instead.")
 @click.option("--source", default=None, help="Pipeline source: camera number, video, folder, URL, csi://N, picam://N.")
 @click.option("--detector", "detectors", default=None, metavar="LIST",

@@ -44,6 +44,14 @@ def _stage_stats(values):
     return {"median_ms": st["median_ms"], "p99_ms": st["p99_ms"], "mean_ms": st["mean_ms"], "max_ms": st["max_ms"]}
 
 
+def _spread(stats):
+    """(p99 - min) / median of a stage's times. The p99, not the max: with detection run ahead
+    in a thread, a few frames of a thousand wait for a core (the decoder's, the classifier's),
+    which says nothing about other work on the machine; a steady load moves the p99."""
+    med = stats.get("median_ms") or 0.0
+    return (stats["p99_ms"] - stats["min_ms"]) / med if med > 0 else 0.0
+
+
 def _describe_source(src):
     return {"uri": str(src.uri), "name": getattr(src, "name", str(src.uri)), "kind": getattr(src, "kind", "source"),
             "live": bool(getattr(src, "live", False)),
@@ -101,10 +109,10 @@ def run_row(pipe, src, max_frames=None, warmup_frames=5, max_spread=timing.MAX_S
     if len(measured) < MIN_FRAMES or seconds < MIN_SECONDS:
         notes.append("too short to trust (%d frames, %.2f s; use at least %d frames and %.0f s: --max-frames, or a "
                      "longer video)" % (len(measured), seconds, MIN_FRAMES, MIN_SECONDS))
-    elif det.get("spread", 0) > max_spread:
-        notes.append("too noisy to trust: detector time min %.2f / median %.2f / max %.2f ms (the detector does "
+    elif _spread(det) > max_spread:
+        notes.append("too noisy to trust: detector time min %.2f / median %.2f / p99 %.2f ms (the detector does "
                      "the same work on every frame; is something else running? pin CPUs with --cpus)"
-                     % (det["min_ms"], det["median_ms"], det["max_ms"]))
+                     % (det["min_ms"], det["median_ms"], det["p99_ms"]))
     if use["peak_rss_scope"] == "process":
         notes.append("peak RSS is the process-lifetime peak (ru_maxrss), not this row's")
     res["notes"] = notes
