@@ -32,7 +32,7 @@ RUNS = [
      "fer2013_publictest_b048.json"),
     ("vit64-2026-12-01/train_history.jsonl", "EfficientViT-M5 64 px, scratch, 26 ep", 60.85,
      "vit64-2026-12-01/eval-checkpoint"),
-    ("vit64-kd-2026-12-01/train_history.jsonl", "EfficientViT-M5 64 px, scratch, distilled from Lite0", None,
+    ("vit64-kd-2026-12-01/train_history.jsonl", "EfficientViT-M5 64 px, scratch, distilled from Lite0, 18 ep", None,
      "vit64-kd-2026-12-01/eval-checkpoint"),
     ("lite96-2026-12-01/train_history.jsonl", "EfficientNet-Lite0 96 px, ImageNet, 10 ep (shipped)", 67.23,
      "lite96-2026-12-01/eval-checkpoint"),
@@ -85,7 +85,7 @@ def main():
         ax2.plot(ep, [r["val_loss"] for r in hist], style, marker=".", label=label)
         rows.append(dict(summarize(hist), run=label, history=rel, publictest=publictest(eval_rel, fallback)))
     ax1.set(xlabel="epoch", ylabel="validation top-1 (%)", title="validation slice (not a test split)")
-    ax2.set(xlabel="epoch", ylabel="validation loss (label-smoothed CE)", title="validation loss")
+    ax2.set(xlabel="epoch", ylabel="validation loss (cross-entropy)", title="validation loss")
     ax1.grid(alpha=0.3)
     ax2.grid(alpha=0.3)
     ax1.legend(fontsize=7, loc="lower right")
