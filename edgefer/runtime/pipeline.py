@@ -323,20 +323,24 @@ class DetectAhead(_DetectInTurn):
         self._thread.start()
 
     def _run(self):
-        import queue
-
         try:
             item = True
             while item is not None and not self._done.is_set():
                 item = _DetectInTurn.read(self)
-                while not self._done.is_set():
-                    try:
-                        self._queue.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
+                self._put(item)
         except BaseException as exc:  # noqa: BLE001 - handed to the reader
-            self._queue.put(exc)
+            self._put(exc)
+
+    def _put(self, item):
+        """Queue ``item`` unless the reader has gone (close() was called)."""
+        import queue
+
+        while not self._done.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def read(self):
         if self._done.is_set():
