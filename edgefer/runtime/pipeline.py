@@ -323,24 +323,15 @@ class DetectAhead(_DetectInTurn):
         self._thread.start()
 
     def _run(self):
+        from .sources import put_unless_stopped
+
         try:
             item = True
             while item is not None and not self._done.is_set():
                 item = _DetectInTurn.read(self)
-                self._put(item)
+                put_unless_stopped(self._queue, item, self._done)
         except BaseException as exc:  # noqa: BLE001 - handed to the reader
-            self._put(exc)
-
-    def _put(self, item):
-        """Queue ``item`` unless the reader has gone (close() was called)."""
-        import queue
-
-        while not self._done.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+            put_unless_stopped(self._queue, exc, self._done)
 
     def read(self):
         if self._done.is_set():

@@ -370,6 +370,19 @@ class _PicamBackend(object):
                 log.debug("picamera2 %s failed", method, exc_info=True)
 
 
+def put_unless_stopped(q, item, stop):
+    """Put ``item`` on the bounded queue ``q`` for a reader thread, giving up once the
+    event ``stop`` is set (the reader has gone: a plain put would block for ever)."""
+    import queue
+
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
+
+
 class PrefetchSource(Source):
     """Reads a file source ahead in a thread (``depth`` frames, in order, no drops), so
     decoding the next frame overlaps the pipeline's work on this one. OpenCV releases the
@@ -390,22 +403,15 @@ class PrefetchSource(Source):
         self._thread.start()
 
     def _run(self):
-        import queue
-
         item = None
         try:
             while not self._stop.is_set():
                 item = self.source.read()
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
+                put_unless_stopped(self._queue, item, self._stop)
                 if item is None:
                     return
         except BaseException as exc:  # noqa: BLE001 - handed to the reader
-            self._queue.put(exc)
+            put_unless_stopped(self._queue, exc, self._stop)
 
     def read(self):
         if self.closed:

@@ -18,12 +18,12 @@ The targets are cached in the run folder (``teacher.npz``, with the teacher file
 SHA-256), so a resumed run trains on exactly the same targets, on any machine.
 """
 
-import hashlib
 import os
 
 import numpy as np
 
 from ..atomic import atomic_path
+from ..bundle import sha256_file
 from ..errors import EdgeferError
 
 CACHE = "teacher.npz"
@@ -33,14 +33,17 @@ def _is_bundle(path):
     return os.path.isfile(os.path.join(path, "manifest.json"))
 
 
-def _sha256(path):
+def _teacher_file(path):
+    """The file whose hash names the teacher: a bundle's manifest (it holds every artifact's
+    hash), a run folder's checkpoint (best.pt, else last.pt, as checkpoint.load picks), or
+    the path itself."""
+    if _is_bundle(path):
+        return os.path.join(path, "manifest.json")
     if os.path.isdir(path):
-        path = os.path.join(path, "manifest.json") if _is_bundle(path) else os.path.join(path, "best.pt")
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        for name in ("best.pt", "last.pt"):
+            if os.path.isfile(os.path.join(path, name)):
+                return os.path.join(path, name)
+    return path
 
 
 def _bundle_model(path):
@@ -94,25 +97,33 @@ def teacher_logits(path, ds):
     return names, logits(ds), logits(_Mirrored(ds))
 
 
+def _cached_logits(path, ds, run_dir):
+    """(class names, plain logits, mirrored logits) of the teacher on ``ds``: from the run
+    folder's cache when it holds this teacher's on these images, else computed and cached."""
+    cache = os.path.join(run_dir, CACHE)
+    digest = sha256_file(_teacher_file(path))
+    if os.path.isfile(cache):
+        with np.load(cache) as z:
+            if "names" in z.files and str(z["sha256"]) == digest and list(z["ids"]) == list(ds.ids):
+                return list(z["names"]), z["plain"], z["mirrored"]
+    names, plain, mirrored = teacher_logits(path, ds)
+    os.makedirs(run_dir, exist_ok=True)
+    with atomic_path(cache) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, sha256=digest, ids=np.asarray(ds.ids), names=np.asarray(names), plain=plain,
+                     mirrored=mirrored)
+    return names, plain, mirrored
+
+
 def teacher_targets(path, ds, names, temperature, run_dir):
     """N x K teacher distributions for the training images of ``ds`` (class order ``names``,
     which must be the teacher's), from the run folder's cache when it holds this teacher's."""
     if not os.path.exists(path):
         raise EdgeferError("--teacher %s does not exist (expected a checkpoint, a run folder or a bundle)" % path)
-    cache = os.path.join(run_dir, CACHE)
-    digest = _sha256(path)
-    if os.path.isfile(cache):
-        with np.load(cache) as z:
-            if str(z["sha256"]) == digest and list(z["ids"]) == list(ds.ids):
-                return _softmax(z["plain"], temperature) / 2 + _softmax(z["mirrored"], temperature) / 2
-    teacher_names, plain, mirrored = teacher_logits(path, ds)
+    teacher_names, plain, mirrored = _cached_logits(path, ds, run_dir)
     if list(teacher_names) != list(names):
         raise EdgeferError("--teacher %s predicts %s, the data's labels are %s: distill between the same classes"
                            % (path, ", ".join(teacher_names), ", ".join(names)))
-    os.makedirs(run_dir, exist_ok=True)
-    with atomic_path(cache) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, sha256=digest, ids=np.asarray(ds.ids), plain=plain, mirrored=mirrored)
     return _softmax(plain, temperature) / 2 + _softmax(mirrored, temperature) / 2
 
 
