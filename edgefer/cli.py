@@ -315,7 +315,8 @@ Examples:
 @click.option("--gate-tries", default=None, type=click.IntRange(min=0, max=50), help="Retries keeping sensitive nodes in float (default 3).")
 @click.option("--gate-limit", default=None, type=click.IntRange(min=1), help="Gate on a sample of N validation images.")
 @click.option("--int8-ops", default=None, type=click.Choice(["conv", "compute", "all"]),
-              help="Ops to quantize: conv (Conv+Gemm, default: best speed/accuracy measured), compute (+MatMul), all.")
+              help="Ops to quantize: conv (Conv+Gemm with the ReLU/ReLU6 folded into them, default: best speed/accuracy "
+                   "measured), compute (+MatMul), all.")
 @click.option("--int8-min-sqnr", "int8_min_sqnr_db", default=None, type=click.FloatRange(0, 100),
               help="Keep Conv/Gemm nodes whose predicted int8 output SQNR is below this many dB (and that read a "
                    "float tensor) in float (default 15; a negative value turns it off).")

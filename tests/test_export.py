@@ -100,7 +100,7 @@ def test_int8_float_paths_stay_float(vit_bundle):
                     dq = producer.get(t)
                     if dq is not None and dq.op_type == "DequantizeLinear" and dq.input[0] in q_input:
                         src = producer.get(q_input[dq.input[0]])
-                        assert src is not None and src.op_type in ("Conv", "Gemm"), (n.name, t)
+                        assert src is not None and src.op_type in ("Conv", "Gemm", "Relu", "Clip"), (n.name, t)
         assert a["quantization"]["float_consumers_rerouted"] > 0
         low = a["gate"]["low_sqnr_in_float"]
         assert low and all("/stages/stages.2/" in n and "/dw" in n for n in low), low
@@ -108,6 +108,32 @@ def test_int8_float_paths_stay_float(vit_bundle):
         for n in low:  # float: its weights are a plain initializer, not a DequantizeLinear output
             w = producer.get(convs[n].input[1])
             assert w is None or w.op_type != "DequantizeLinear", n
+
+
+def test_int8_cpu_folds_activations_into_their_convolutions(vit_bundle):
+    """A ReLU after an int8 conv is folded into it: the conv's uint8 output is quantized once,
+    on the ReLU's range. Left float, each block dequantized the conv's output, applied the ReLU
+    and quantized again (two roundings, a third of the INT8 model's time on Lite0;
+    benchmarks/results/int8-activations-2026-12-02/)."""
+    import onnx
+
+    b = Bundle.load(vit_bundle)
+    g32 = onnx.load(b.file(b.find(precision="fp32", batch=1)[0])).graph
+    made = {o: n for n in g32.node for o in n.output}
+    conv_relus = [n for n in g32.node if n.op_type in ("Relu", "Clip") and getattr(made.get(n.input[0]), "op_type", "") == "Conv"]
+    assert len(conv_relus) >= 4
+    for a in b.find(precision="int8", target="cpu"):
+        g = onnx.load(b.file(a)).graph
+        producer = {o: n for n in g.node for o in n.output}
+        q_input = {n.output[0]: n.input[0] for n in g.node if n.op_type == "QuantizeLinear"}
+        for n in g.node:
+            if n.op_type not in ("Relu", "Clip"):
+                continue
+            dq = producer.get(n.input[0])
+            if dq is not None and dq.op_type == "DequantizeLinear" and dq.input[0] in q_input:
+                src = producer.get(q_input[dq.input[0]])
+                assert src is None or src.op_type != "Conv", (n.name, "reads a requantized int8 conv output")
+        assert sum(n.op_type in ("Relu", "Clip") for n in g.node) <= len([n for n in g32.node if n.op_type in ("Relu", "Clip")]) - len(conv_relus)
 
 
 def test_b0_bundle(b0_bundle):
@@ -148,7 +174,7 @@ def test_manifest_validates_and_describes_every_artifact(vit_bundle):
     assert m["provenance"]["train_split"] == "Training" and len(m["provenance"]["val_ids"]) == m["provenance"]["n_val"]
     i8 = b.find(precision="int8")[0]
     assert i8["quantization"]["activations"] == "uint8" and i8["quantization"]["weights"] == "int8 per-channel, 7-bit range"
-    assert i8["quantization"]["op_types"] == ["Conv", "Gemm"]
+    assert i8["quantization"]["op_types"] == ["Conv", "Gemm", "Relu", "Clip"]
     assert i8["calibration"]["split"] == "Training" and i8["calibration"]["images"] == 140
 
 
