@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="training needs the train extra (torch, timm)")
 
-from conftest import FER_CSV, run_cli  # noqa: E402
+from conftest import FER_CSV, ROOT, run_cli  # noqa: E402
 
 # Always answering the majority class (happy) on FER2013 PublicTest: top-1 24.9 %, macro-F1 0.06.
 MAJORITY_MACRO_F1 = 0.057
@@ -119,7 +119,12 @@ def test_train_defaults_are_the_architectures_recipe():
     c = TrainConfig(data="x", arch="efficientvit_m5", optimizer="sgd").resolved()
     assert (c.lr, c.weight_decay) == (0.05, 5e-4)
     c = TrainConfig(data="x", arch="efficientnet_lite0").resolved()  # the shipped model's recipe
-    assert (c.weights, c.img_size, c.epochs, c.lr) == ("imagenet", 96, 10, 1e-3)
+    assert (c.weights, c.img_size, c.lr) == ("imagenet", 96, 1e-3)
+    with open(os.path.join(ROOT, "edgefer", "bundles", "default.edgefer", "manifest.json")) as f:
+        shipped = json.load(f)["provenance"]["train"]
+    for k in ("arch", "img_size", "epochs", "batch_size", "optimizer", "lr", "schedule", "augment", "mixup",
+              "class_weights", "label_smoothing"):
+        assert getattr(c, k) == shipped[k], k
     assert TrainConfig(data="x", arch="efficientnet_lite0", pretrained=True).resolved().weights is None
     assert TrainConfig(data="x", arch="efficientnet_lite0", weights="none").resolved().weights == "none"
     assert TrainConfig(data="x", arch="efficientvit_m5").resolved().weights is None
