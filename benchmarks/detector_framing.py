@@ -73,8 +73,9 @@ def crop_accuracy(bundle, ds, n, side, background, seed, yunet, threads=1, preci
     a wrong answer; ``top1`` is over the faces found."""
     from edgefer.data.splits import stratified_sample
     from edgefer.runtime.classifier import Classifier
+    from edgefer.runtime.pipeline import resolve_bundle
 
-    clf = Classifier(bundle, precision=precision, threads=threads)
+    clf = Classifier(resolve_bundle(bundle), precision=precision, threads=threads)  # "default": the shipped one
     idx = stratified_sample(ds.targets, total=n, seed=seed)
     y = ds.targets[idx]
     direct = clf.logits(ds.inputs(idx, clf.preprocess)).argmax(1)
