@@ -40,6 +40,12 @@ RUNS = [
      "lite96-e14-2026-12-01/eval-checkpoint"),
     ("ferplus-2026-12-01/lite96-ferplus-history.jsonl", "EfficientNet-Lite0 96 px, FER+ majority, 10 ep", None,
      None),
+    ("ferplus-soft-2026-12-02/train_history.jsonl", "EfficientNet-Lite0 96 px, FER+ vote distributions, 10 ep", None,
+     None),
+    ("b064-2026-12-02/adamw_history.jsonl", "EfficientNet-B0+attn 64 px, scratch, AdamW, stopped after 2 ep", None,
+     None),
+    ("b064-2026-12-02/train_history.jsonl", "EfficientNet-B0+attn 64 px, scratch, SGD, 12 ep", None,
+     "b064-2026-12-02/eval-checkpoint"),
 ]
 
 
