@@ -18,12 +18,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from edgefer.bench.timing import time_calls  # noqa: E402
 from edgefer.bundle import Bundle  # noqa: E402
 from edgefer.data import open_dataset  # noqa: E402
 from edgefer.export import calibration, gate, quantize  # noqa: E402
@@ -38,19 +38,9 @@ def latency_ms(path, n=600, rounds=3):
     """Median per-call time of ``n`` calls, best of ``rounds`` (1 thread)."""
     sess = session(path, threads=1)
     inp = sess.get_inputs()[0]
-    x = np.random.default_rng(0).random([d if isinstance(d, int) else 1 for d in inp.shape]).astype(np.float32)
-    best = None
-    for _ in range(rounds):
-        for _ in range(50):
-            sess.run(None, {inp.name: x})
-        t = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            sess.run(None, {inp.name: x})
-            t.append(time.perf_counter() - t0)
-        m = 1e3 * float(np.median(t))
-        best = m if best is None else min(best, m)
-    return best
+    feed = {inp.name: np.random.default_rng(0).random([d if isinstance(d, int) else 1 for d in inp.shape])
+            .astype(np.float32)}
+    return min(float(np.median(time_calls(lambda: sess.run(None, feed), warmup=50, runs=n)[0])) for _ in range(rounds))
 
 
 def measure(run, work):
