@@ -82,6 +82,15 @@ def test_int8_cpu_close_to_fp32_on_publictest(vit_bundle):
     assert a["accuracy"]["top1"] == pytest.approx((i8.argmax(1)[pos] == ds.targets[pos]).mean())
 
 
+def _int8_copies(graph):
+    """{tensor: the node whose output it is an int8 copy of (None: a graph input)}, for every
+    DequantizeLinear output that dequantizes a QuantizeLinear's output."""
+    producer = {o: n for n in graph.node for o in n.output}
+    q_input = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "QuantizeLinear"}
+    return {n.output[0]: producer.get(q_input[n.input[0]]) for n in graph.node
+            if n.op_type == "DequantizeLinear" and n.input[0] in q_input}
+
+
 def test_int8_float_paths_stay_float(vit_bundle):
     """The causes of the old INT8 loss stay fixed: no float op reads the int8 copy of a tensor
     that a float op made (ONNX Runtime points every consumer at it, so the residual stream was
@@ -93,13 +102,12 @@ def test_int8_float_paths_stay_float(vit_bundle):
     for a in b.find(precision="int8", target="cpu"):
         g = onnx.load(b.file(a)).graph
         producer = {o: n for n in g.node for o in n.output}
-        q_input = {n.output[0]: n.input[0] for n in g.node if n.op_type == "QuantizeLinear"}
+        copies = _int8_copies(g)
         for n in g.node:
             if n.op_type in ("Add", "Slice", "Split", "Reshape"):  # float ops under --int8-ops conv
                 for t in n.input:
-                    dq = producer.get(t)
-                    if dq is not None and dq.op_type == "DequantizeLinear" and dq.input[0] in q_input:
-                        src = producer.get(q_input[dq.input[0]])
+                    if t in copies:
+                        src = copies[t]
                         assert src is not None and src.op_type in ("Conv", "Gemm", "Relu", "Clip"), (n.name, t)
         assert a["quantization"]["float_consumers_rerouted"] > 0
         low = a["gate"]["low_sqnr_in_float"]
@@ -124,14 +132,10 @@ def test_int8_cpu_folds_activations_into_their_convolutions(vit_bundle):
     assert len(conv_relus) >= 4
     for a in b.find(precision="int8", target="cpu"):
         g = onnx.load(b.file(a)).graph
-        producer = {o: n for n in g.node for o in n.output}
-        q_input = {n.output[0]: n.input[0] for n in g.node if n.op_type == "QuantizeLinear"}
+        copies = _int8_copies(g)
         for n in g.node:
-            if n.op_type not in ("Relu", "Clip"):
-                continue
-            dq = producer.get(n.input[0])
-            if dq is not None and dq.op_type == "DequantizeLinear" and dq.input[0] in q_input:
-                src = producer.get(q_input[dq.input[0]])
+            if n.op_type in ("Relu", "Clip") and n.input[0] in copies:
+                src = copies[n.input[0]]
                 assert src is None or src.op_type != "Conv", (n.name, "reads a requantized int8 conv output")
         assert sum(n.op_type in ("Relu", "Clip") for n in g.node) <= len([n for n in g32.node if n.op_type in ("Relu", "Clip")]) - len(conv_relus)
 
