@@ -12,6 +12,12 @@ backward, AdamW), warm-up steps not timed:
 
     python benchmarks/train_throughput.py --data ../shared/data/fer2013/fer2013.csv.gz
     python benchmarks/train_throughput.py --sizes 48 64 112 224 --steps 8 --out benchmarks/results
+    python benchmarks/train_throughput.py --pipelines batched --layouts contiguous channels_last
+
+Each in two memory layouts: ``contiguous`` (NCHW, PyTorch's default) and ``channels_last``
+(NHWC weights and batches, what ``edgefer train`` does since 2026-12-02; ``--no-channels-last``
+turns it off): oneDNN's convolutions run NHWC natively, so the layout alone changes the CPU
+step by 1.5-2x.
 
 Writes ``train_throughput.json`` and ``train_throughput.md`` to ``--out``.
 """
@@ -36,6 +42,7 @@ from edgefer.train.losses import class_weights, soft_cross_entropy
 from edgefer.train.transforms import BatchAugment
 
 PIPELINES = ("bare", "batched", "per-image")
+LAYOUTS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
 
 
 class _PerImage(torch.utils.data.Dataset):
@@ -75,9 +82,10 @@ def _batches(pipeline, faces, batch):
         yield faces.normalize(augment(x, gen)), y
 
 
-def measure(ds, arch, size, batch, steps, warmup, threads, pipeline):
+def measure(ds, arch, size, batch, steps, warmup, threads, pipeline, layout="contiguous"):
     torch.manual_seed(0)
-    model = create_model(arch, len(ds.labels), size).train()
+    fmt = LAYOUTS[layout]
+    model = create_model(arch, len(ds.labels), size).to(memory_format=fmt).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     faces = TrainFaces(ds, Preprocess(size=size))
     w = torch.from_numpy(class_weights(ds.class_counts(), "none"))
@@ -86,14 +94,14 @@ def measure(ds, arch, size, batch, steps, warmup, threads, pipeline):
     for s in range(warmup + steps):
         t0 = time.perf_counter()
         x, y = next(it)
-        loss = soft_cross_entropy(model(x), y, w)
+        loss = soft_cross_entropy(model(x.contiguous(memory_format=fmt)), y, w)
         opt.zero_grad()
         loss.backward()
         opt.step()
         if s >= warmup:
             times.append(time.perf_counter() - t0)
     t = np.array(times)
-    return {"arch": arch, "img_size": size, "pipeline": pipeline, "batch": batch, "steps": steps, "threads": threads,
+    return {"arch": arch, "img_size": size, "pipeline": pipeline, "layout": layout, "batch": batch, "steps": steps, "threads": threads,
             "images_per_s": float(batch * len(t) / t.sum()), "step_ms_median": float(1000 * np.median(t)),
             "step_ms_min": float(1000 * t.min()), "step_ms_max": float(1000 * t.max())}
 
@@ -105,6 +113,7 @@ def main():
     ap.add_argument("--archs", nargs="+", default=["efficientvit_m5", "efficientnet_b0_attn"])
     ap.add_argument("--sizes", nargs="+", type=int, default=[48, 64, 96])
     ap.add_argument("--pipelines", nargs="+", default=list(PIPELINES), choices=PIPELINES)
+    ap.add_argument("--layouts", nargs="+", default=list(LAYOUTS), choices=list(LAYOUTS))
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=4)
@@ -114,11 +123,11 @@ def main():
     torch.set_num_threads(a.threads)
     ds = open_dataset(a.data, split="Training")
     rows = []
-    for arch, size, pipeline in itertools.product(a.archs, a.sizes, a.pipelines):
-        r = measure(ds, arch, size, a.batch, a.steps, a.warmup, a.threads, pipeline)
+    for arch, size, pipeline, layout in itertools.product(a.archs, a.sizes, a.pipelines, a.layouts):
+        r = measure(ds, arch, size, a.batch, a.steps, a.warmup, a.threads, pipeline, layout)
         rows.append(r)
-        print("%-22s %4d px %-9s %7.1f img/s  (step median %.0f ms, min-max %.0f-%.0f)" % (
-            arch, size, pipeline, r["images_per_s"], r["step_ms_median"], r["step_ms_min"], r["step_ms_max"]), flush=True)
+        print("%-22s %4d px %-9s %-13s %7.1f img/s  (step median %.0f ms, min-max %.0f-%.0f)" % (
+            arch, size, pipeline, layout, r["images_per_s"], r["step_ms_median"], r["step_ms_min"], r["step_ms_max"]), flush=True)
     doc = {"benchmark": "train_throughput", "date": datetime.date.today().isoformat(),
            "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                        "torch": torch.__version__, "device": "cpu", "threads": a.threads},
@@ -127,9 +136,11 @@ def main():
     write_json(os.path.join(a.out, "train_throughput.json"), doc)
     md = ["# Training throughput, %s, %d cores, %d threads, torch %s, batch %d" % (
         doc["date"], os.cpu_count(), a.threads, torch.__version__, a.batch), "",
-        "| architecture | input | pipeline | images/s | step median (ms) | step min-max (ms) |", "|---|---|---|---|---|---|"]
+        "| architecture | input | pipeline | layout | images/s | step median (ms) | step min-max (ms) |",
+        "|---|---|---|---|---|---|---|"]
     for r in rows:
-        md.append("| %s | %d | %s | %.1f | %.0f | %.0f-%.0f |" % (r["arch"], r["img_size"], r["pipeline"], r["images_per_s"],
+        md.append("| %s | %d | %s | %s | %.1f | %.0f | %.0f-%.0f |" % (
+            r["arch"], r["img_size"], r["pipeline"], r["layout"], r["images_per_s"],
                                                            r["step_ms_median"], r["step_ms_min"], r["step_ms_max"]))
     write_text(os.path.join(a.out, "train_throughput.md"), "\n".join(md) + "\n")
 

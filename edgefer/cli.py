@@ -204,6 +204,8 @@ Examples:
               help="Softening of the teacher's predictions.")
 @click.option("--clip-grad", default=0.0, type=click.FloatRange(min=0), help="Clip the gradient norm to this value; 0 off.")
 @click.option("--amp", default="auto", show_default=True, type=click.Choice(["auto", "on", "off"]), help="fp16 AMP on CUDA.")
+@click.option("--channels-last/--no-channels-last", default=True, show_default=True,
+              help="Train in the NHWC memory layout (1.5-2x faster on CPUs; the weights saved are the same).")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option("--workers", default=-1, type=click.IntRange(min=-1, max=256), help="Data loader processes (default: auto).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
