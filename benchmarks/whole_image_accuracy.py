@@ -32,6 +32,12 @@ from edgefer.runtime.classifier import Classifier
 from edgefer.runtime.pipeline import resolve_bundle
 
 
+def one_by_one(clf, x):
+    """The classifier's logits for crops ``x`` one face per call (its plan for one face: the
+    batch-1 artifact), not in the batches a bulk call would take (another artifact)."""
+    return np.concatenate([clf.logits(x[k:k + 1]) for k in range(len(x))])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, help="FER2013 CSV")
@@ -51,7 +57,8 @@ def main():
     if list(clf.labels) != names:
         raise SystemExit("the bundle's labels %s are not the data set's %s" % (clf.labels, names))
     y = ds.targets[idx]
-    direct = clf.logits(ds.inputs(idx, clf.preprocess)).argmax(1)
+    # one face per call, as `edgefer run` classifies a photo's one face: the same artifact on both sides
+    direct = one_by_one(clf, ds.inputs(idx, clf.preprocess)).argmax(1)
     with tempfile.TemporaryDirectory(prefix="edgefer-whole-") as tmp:
         folder = os.path.join(tmp, "faces")
         os.makedirs(folder)
@@ -75,7 +82,7 @@ def main():
     doc = {"benchmark": "whole_image_accuracy", "date": datetime.date.today().isoformat(),
            "data": "FER2013 %s" % a.split, "label_protocol": ds.labels.name, "images": int(len(idx)),
            "sample": "full split" if len(idx) == len(ds) else "class-stratified %d, seed %d" % (len(idx), a.seed),
-           "bundle": os.path.abspath(bundle), "artifact": clf.artifacts[0]["file"], "side_px": side,
+           "bundle": os.path.abspath(bundle), "artifact": clf.artifacts[clf.plan(1)[0][0]]["file"], "side_px": side,
            "command": " ".join(cmd[1:]).replace(folder, "FOLDER").replace(out, "OUT.jsonl"),
            "run_top1_missed_wrong": float((preds == y).mean()), "miss_rate": float(1 - found.mean()),
            "run_top1_of_found": float((preds[found] == y[found]).mean()) if found.any() else 0.0,

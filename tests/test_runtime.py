@@ -98,8 +98,9 @@ def test_group_photos_many_faces_with_back_model_matching_yunet():
 
 def test_faces_that_fill_the_whole_frame_are_found(fer_csv):
     """ID photos, data-set crops, a face right at a kiosk camera: the close-up pass (the
-    frame padded into a canvas twice its size) finds what the plain pass misses, and its
-    boxes are in the frame's own coordinates, around its centre."""
+    frame in the middle of a mid-grey canvas twice its size) finds what the plain pass
+    misses, more than a canvas of replicated edges did (95 of these 100 frames against 99
+    now), and its boxes are in the frame's own coordinates, around its centre."""
     from edgefer.data import open_dataset
 
     ds = open_dataset(fer_csv, split="PublicTest")
@@ -109,7 +110,7 @@ def test_faces_that_fill_the_whole_frame_are_found(fer_csv):
     found_plain = sum(bool(plain.detect(f)) for f in frames)
     dets = [close.detect(f) for f in frames]
     found = sum(bool(d) for d in dets)
-    assert found >= 0.9 * len(frames) and found > found_plain, (found, found_plain)
+    assert found >= 0.98 * len(frames) and found > found_plain, (found, found_plain)
     centres = np.array([[(d[0].box[0] + d[0].box[2]) / 2, (d[0].box[1] + d[0].box[3]) / 2] for d in dets if d])
     sides = np.array([d[0].box[2] - d[0].box[0] for d in dets if d])
     off = np.abs(centres - 96).max(1)  # the reference box sits a little higher than the crop's centre
