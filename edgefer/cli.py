@@ -13,6 +13,7 @@ from . import __version__, progress
 from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED, EdgeferError, Terminated, terminate_as_interrupt
 from .runtime.classifier import BACKEND_CHOICES
 from .runtime.detectors import DETECTORS
+from .train.recipes import recipe_values
 from .runtime.privacy import MODES as PRIVACY_MODES
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -166,7 +167,7 @@ Examples:
 @click.option("--out", default="runs/edgefer", show_default=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--arch", default="efficientvit_m5", show_default=True,
               help="efficientvit_m5, efficientnet_b0_attn, or any timm model name.")
-@click.option("--img-size", default=None, type=click.IntRange(min=48, max=224), help="Square input size in pixels, 48-224 (recipe: efficientvit_m5 64, efficientnet_lite0 96).")
+@click.option("--img-size", default=None, type=click.IntRange(min=48, max=224), help="Square input size in pixels, 48-224 (recipe: %s)." % recipe_values("img_size"))
 @click.option("--color", default="gray3", show_default=True, type=click.Choice(["gray3", "rgb"]),
               help="gray3: grayscale replicated to 3 channels; rgb: colour input.")
 @click.option("--pretrained", is_flag=True, help="Start from timm's ImageNet weights (downloads; needs internet).")
@@ -174,15 +175,15 @@ Examples:
               "EfficientNet-PyTorch's names), 'imagenet' (a pip package's: efficientnet_lite0) or 'none' "
               "(recipe: imagenet for efficientnet_lite0, none otherwise).")
 @click.option("--drop-rate", default=-1.0, type=click.FloatRange(-1, 1, max_open=True), help="Dropout before the head (default per architecture).")
-@click.option("--epochs", default=None, type=click.IntRange(min=1), help="Epochs (recipe: efficientvit_m5 26, efficientnet_lite0 10).")
+@click.option("--epochs", default=None, type=click.IntRange(min=1), help="Epochs (recipe: %s)." % recipe_values("epochs"))
 @click.option("--batch-size", default=None, type=click.IntRange(min=1, max=65536), help="Global batch, split across processes (recipe: 64).")
 @click.option("--optimizer", default=None, type=click.Choice(["adamw", "adam", "sgd"]),
-              help="Recipe: adamw; sgd uses Nesterov momentum 0.9.")
-@click.option("--lr", default=None, type=click.FloatRange(min=0), help="Learning rate (recipe: 2e-3, efficientnet_lite0 1e-3; 0: the optimizer's default, adamw 2e-3, adam 1e-3, sgd 0.05).")
-@click.option("--weight-decay", default=None, type=click.FloatRange(-1, 1), help="Recipe: 0.05; < 0: the optimizer's default (adamw 0.05, adam 0, sgd 5e-4).")
+              help="Recipe: %s; sgd uses Nesterov momentum 0.9." % recipe_values("optimizer"))
+@click.option("--lr", default=None, type=click.FloatRange(min=0), help="Learning rate (recipe: %s; 0: the optimizer's default, adamw 2e-3, adam 1e-3, sgd 0.05)." % recipe_values("lr"))
+@click.option("--weight-decay", default=None, type=click.FloatRange(-1, 1), help="Recipe: %s; < 0: the optimizer's default (adamw 0.05, adam 0, sgd 5e-4)." % recipe_values("weight_decay"))
 @click.option("--schedule", default=None, type=click.Choice(["cosine", "step", "plateau", "constant"]),
               help="cosine (per step, warm-up), step (x gamma every --step-epochs), plateau (on val loss).")
-@click.option("--warmup-epochs", default=None, type=click.FloatRange(min=0), help="Linear warm-up of the cosine schedule (recipe: 2, efficientnet_lite0 1).")
+@click.option("--warmup-epochs", default=None, type=click.FloatRange(min=0), help="Linear warm-up of the cosine schedule (recipe: %s)." % recipe_values("warmup_epochs"))
 @click.option("--step-epochs", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--gamma", default=0.1, show_default=True, type=click.FloatRange(0, 1, min_open=True))
 @click.option("--patience", default=None, type=click.IntRange(min=0), help="Early stopping on val loss after N epochs without a gain; 0 off (recipe: 0).")

@@ -128,6 +128,8 @@ def test_train_defaults_are_the_architectures_recipe():
     assert TrainConfig(data="x", arch="efficientnet_lite0", pretrained=True).resolved().weights is None
     assert TrainConfig(data="x", arch="efficientnet_lite0", weights="none").resolved().weights == "none"
     assert TrainConfig(data="x", arch="efficientvit_m5").resolved().weights is None
+    c = TrainConfig(data="x", arch="efficientnet_b0_attn").resolved()  # AdamW did not learn it from scratch
+    assert (c.optimizer, c.lr, c.weight_decay, c.img_size) == ("sgd", 0.05, 5e-4, 64)
     c = TrainConfig(data="x", arch="resnet18").resolved()  # any timm name: the generic recipe
     assert c.augment == "fer" and c.epochs > 0 and c.lr > 0
     # the CLI leaves unset flags to the recipe
