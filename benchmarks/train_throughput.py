@@ -82,10 +82,10 @@ def _batches(pipeline, faces, batch):
         yield faces.normalize(augment(x, gen)), y
 
 
-def measure(ds, arch, size, batch, steps, warmup, threads, pipeline, layout="contiguous"):
+def measure(ds, arch, size, batch, steps, warmup, threads, pipeline, layout="contiguous", stem_stride=2):
     torch.manual_seed(0)
     fmt = LAYOUTS[layout]
-    model = create_model(arch, len(ds.labels), size).to(memory_format=fmt).train()
+    model = create_model(arch, len(ds.labels), size, stem_stride=stem_stride).to(memory_format=fmt).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     faces = TrainFaces(ds, Preprocess(size=size))
     w = torch.from_numpy(class_weights(ds.class_counts(), "none"))
@@ -101,7 +101,7 @@ def measure(ds, arch, size, batch, steps, warmup, threads, pipeline, layout="con
         if s >= warmup:
             times.append(time.perf_counter() - t0)
     t = np.array(times)
-    return {"arch": arch, "img_size": size, "pipeline": pipeline, "layout": layout, "batch": batch, "steps": steps, "threads": threads,
+    return {"arch": arch, "img_size": size, "stem_stride": stem_stride, "pipeline": pipeline, "layout": layout, "batch": batch, "steps": steps, "threads": threads,
             "images_per_s": float(batch * len(t) / t.sum()), "step_ms_median": float(1000 * np.median(t)),
             "step_ms_min": float(1000 * t.min()), "step_ms_max": float(1000 * t.max())}
 
@@ -114,6 +114,7 @@ def main():
     ap.add_argument("--sizes", nargs="+", type=int, default=[48, 64, 96])
     ap.add_argument("--pipelines", nargs="+", default=list(PIPELINES), choices=PIPELINES)
     ap.add_argument("--layouts", nargs="+", default=list(LAYOUTS), choices=list(LAYOUTS))
+    ap.add_argument("--stem-stride", type=int, default=2, choices=(1, 2), help="1: the first convolution's stride halved")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=4)
@@ -124,7 +125,7 @@ def main():
     ds = open_dataset(a.data, split="Training")
     rows = []
     for arch, size, pipeline, layout in itertools.product(a.archs, a.sizes, a.pipelines, a.layouts):
-        r = measure(ds, arch, size, a.batch, a.steps, a.warmup, a.threads, pipeline, layout)
+        r = measure(ds, arch, size, a.batch, a.steps, a.warmup, a.threads, pipeline, layout, a.stem_stride)
         rows.append(r)
         print("%-22s %4d px %-9s %-13s %7.1f img/s  (step median %.0f ms, min-max %.0f-%.0f)" % (
             arch, size, pipeline, layout, r["images_per_s"], r["step_ms_median"], r["step_ms_min"], r["step_ms_max"]), flush=True)

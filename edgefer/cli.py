@@ -174,6 +174,9 @@ Examples:
 @click.option("--weights", default=None, help="Start from local weights: a state dict FILE (timm's or "
               "EfficientNet-PyTorch's names), 'imagenet' (a pip package's: efficientnet_lite0) or 'none' "
               "(recipe: imagenet for efficientnet_lite0, none otherwise).")
+@click.option("--stem-stride", default=2, show_default=True, type=click.IntRange(1, 2),
+              help="1: halve the first convolution's stride, so 48 px keeps the feature maps of 96 px "
+                   "(at about 96 px's cost) without upsampling the faces.")
 @click.option("--drop-rate", default=-1.0, type=click.FloatRange(-1, 1, max_open=True), help="Dropout before the head (default per architecture).")
 @click.option("--epochs", default=None, type=click.IntRange(min=1), help="Epochs (recipe: %s)." % recipe_values("epochs"))
 @click.option("--batch-size", default=None, type=click.IntRange(min=1, max=65536), help="Global batch, split across processes (recipe: 64).")

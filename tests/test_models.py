@@ -18,6 +18,32 @@ def test_both_models_run_at_edge_and_paper_sizes(arch, size):
     assert y.shape == (2, 7) and torch.isfinite(y).all()
 
 
+@pytest.mark.parametrize("arch,maps", [("efficientvit_m5", (1, 2)), ("efficientnet_b0_attn", (2, 3)),
+                                       ("efficientnet_lite0", (2, 3))])
+def test_stem_stride_1_keeps_at_48_px_the_maps_of_96_px(arch, maps):
+    """--stem-stride 1: the 48 px network's last feature map is the 96 px network's, the
+    weights keep their shapes (so a stride-2 state dict loads), and the choice travels in the
+    checkpoint's model config."""
+    from edgefer.train.models import create_from_config, model_config
+
+    x48, x96 = torch.randn(1, 3, 48, 48), torch.randn(1, 3, 96, 96)
+    plain = create_model(arch, 7, 48).eval()
+    fine = create_model(arch, 7, 48, stem_stride=1).eval()
+    at96 = create_model(arch, 7, 96).eval()
+    with torch.no_grad():
+        assert plain.forward_features(x48).shape[-1] == maps[0]
+        assert fine.forward_features(x48).shape[-1] == maps[1] == at96.forward_features(x96).shape[-1]
+    fine.load_state_dict(at96.state_dict())  # same shapes, EfficientViT's bias tables included
+    cfg = model_config(arch, 7, 48, stem_stride=1)
+    assert cfg["stem_stride"] == 1 and "stem_stride" not in model_config(arch, 7, 48)
+    again = create_from_config(cfg).eval()
+    again.load_state_dict(fine.state_dict())
+    with torch.no_grad():
+        assert torch.equal(again(x48), fine(x48))
+    with pytest.raises(EdgeferError, match="stem-stride"):
+        create_model("resnet18", 7, 48, stem_stride=1)
+
+
 def test_spatial_attention_gates_positions():
     sa = SpatialAttention(7).eval()
     x = torch.rand(1, 8, 5, 5)

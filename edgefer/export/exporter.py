@@ -317,10 +317,10 @@ def _resize(ck, model, pre, size):
     """The model at another input size than it was trained at. Convolutional nets take any
     size; EfficientViT's attention-bias tables are resized by timm's own checkpoint filter.
     Accuracy at the new size is measured like any other (it usually drops)."""
-    from ..train.models import create_model
+    from ..train.models import create_from_config
 
     cfg = dict(ck["model"], img_size=int(size))
-    resized = create_model(cfg["arch"], cfg["num_classes"], cfg["img_size"], cfg["drop_rate"])
+    resized = create_from_config(cfg)
     state = ck["state_dict"]
     if cfg["arch"].startswith("efficientvit_m"):
         from timm.models.efficientvit_msra import checkpoint_filter_fn

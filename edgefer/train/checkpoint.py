@@ -7,7 +7,7 @@ Keys (``format_version`` 1):
 ``format``        ``"edgefer.checkpoint"``
 ``format_version`` 1
 ``kind``          ``"best"`` (best validation loss so far) or ``"last"`` (end of the last epoch)
-``model``         ``{arch, num_classes, img_size, drop_rate}``: rebuilds the network
+``model``         ``{arch, num_classes, img_size, drop_rate[, stem_stride]}``: rebuilds the network
                   (:func:`edgefer.train.models.create_from_config`)
 ``state_dict``    the network's weights (float32 tensors; no ``module.`` prefix)
 ``labels``        ``{protocol, names}``: output index i means ``names[i]``

@@ -51,6 +51,7 @@ class TrainConfig:
     pretrained: bool = False
     weights: str = None         # a file, "imagenet" (a pip package's, where one ships them), "none"
     drop_rate: float = -1.0     # <0: the architecture's default
+    stem_stride: int = 2        # 1: the first convolution's stride halved (edgefer.train.models)
     epochs: int = None
     batch_size: int = None      # global: split across torchrun processes
     optimizer: str = None
@@ -235,9 +236,10 @@ def _model(cfg, ctx, resume, k):
     from .models import create_model, model_config
 
     torch.manual_seed(cfg.seed)
-    model_cfg = model_config(cfg.arch, k, cfg.img_size, None if cfg.drop_rate < 0 else cfg.drop_rate)
+    model_cfg = model_config(cfg.arch, k, cfg.img_size, None if cfg.drop_rate < 0 else cfg.drop_rate, cfg.stem_stride)
     model = create_model(cfg.arch, k, cfg.img_size, model_cfg["drop_rate"], pretrained=cfg.pretrained and resume is None,
-                         weights=(cfg.weights or None) if resume is None else None).to(ctx.device)
+                         weights=(cfg.weights or None) if resume is None else None,
+                         stem_stride=cfg.stem_stride).to(ctx.device)
     if resume is not None:
         model.load_state_dict(resume["state_dict"])
     if cfg.channels_last:

@@ -13,6 +13,12 @@ Architectures:
 * any other timm model name (e.g. ``efficientnet_lite0``, ``mobilenetv3_large_100``) with a
   new head, for experiments.
 
+``stem_stride=1`` halves the stride of the first convolution (EfficientViT's patch
+embedding, an EfficientNet's ``conv_stem``): at 48 px the network then keeps the feature maps
+it has at 96 px (EfficientViT-M5: a 6x6 token grid instead of 3x3; EfficientNet: a 3x3 last
+map instead of 2x2) at about 96 px's compute, without upsampling the 48 px faces. The
+weights are the same shapes, so ImageNet weights still load.
+
 Weights: ``pretrained=True`` downloads timm's ImageNet weights from the Hugging Face hub
 (needs internet); ``weights="imagenet"`` takes them from a pip package where one ships them
 (:data:`edgefer.train.models.weights.PACKAGED`: EfficientNet-Lite0); ``weights=FILE`` loads
@@ -51,21 +57,27 @@ def _trunk(arch):
     return "efficientnet_b0" if arch == "efficientnet_b0_attn" else arch
 
 
-def model_config(arch, num_classes, img_size, drop_rate=None):
-    """The plain dict a checkpoint keeps to rebuild the model (key ``model`` of a checkpoint)."""
+def model_config(arch, num_classes, img_size, drop_rate=None, stem_stride=2):
+    """The plain dict a checkpoint keeps to rebuild the model (key ``model`` of a checkpoint;
+    ``stem_stride`` only where it is not the architecture's own 2)."""
     if drop_rate is None:
         drop_rate = DEFAULT_DROP_RATE.get(arch, 0.2)
-    return {"arch": arch, "num_classes": int(num_classes), "img_size": int(img_size), "drop_rate": float(drop_rate)}
+    cfg = {"arch": arch, "num_classes": int(num_classes), "img_size": int(img_size), "drop_rate": float(drop_rate)}
+    if int(stem_stride) != 2:
+        cfg["stem_stride"] = int(stem_stride)
+    return cfg
 
 
-def create_model(arch, num_classes, img_size=224, drop_rate=None, pretrained=False, weights=None):
+def create_model(arch, num_classes, img_size=224, drop_rate=None, pretrained=False, weights=None, stem_stride=2):
     """Build a classifier. Returns a ``torch.nn.Module`` taking Nx3xHxW float input
     (``H = W = img_size``) and returning N x num_classes logits."""
     try:
         import timm
     except ImportError:
         raise EdgeferError("building a model needs torch and timm: pip install 'edgefer[train]'") from None
-    cfg = model_config(arch, num_classes, img_size, drop_rate)
+    if stem_stride not in (1, 2):
+        raise EdgeferError("--stem-stride: %r is not 1 or 2" % (stem_stride,))
+    cfg = model_config(arch, num_classes, img_size, drop_rate, stem_stride)
     pre, overlay = _pretrained_args(pretrained, weights, arch)
     try:
         model = _build(timm, arch, cfg, pre, overlay)
@@ -91,15 +103,31 @@ def _build(timm, arch, cfg, pre, overlay):
                                       pretrained=pre, pretrained_cfg_overlay=overlay)
     else:
         kwargs = {}
-        if arch.startswith("efficientvit_m"):
-            kwargs["img_size"] = cfg["img_size"]
+        if arch.startswith("efficientvit_m"):  # the attention-bias tables follow the token grid
+            kwargs["img_size"] = cfg["img_size"] * (2 if cfg.get("stem_stride", 2) == 1 else 1)
         if arch not in ARCHS and not timm.is_model(arch):
             raise EdgeferError("--arch: unknown architecture %r (expected %s, or a timm model name)" % (arch, ", ".join(ARCHS)))
         model = timm.create_model(arch, pretrained=pre, num_classes=cfg["num_classes"], drop_rate=cfg["drop_rate"],
                                   pretrained_cfg_overlay=overlay, **kwargs)
+    if cfg.get("stem_stride", 2) == 1:
+        _halve_stem_stride(model, arch)
     if pre and _new_head(model, cfg):
         _quiet_head(model.get_classifier() if hasattr(model, "get_classifier") else model.head)
     return model
+
+
+def _halve_stem_stride(model, arch):
+    """Stride 1 instead of 2 in the network's first convolution (see the module docstring)."""
+    trunk = getattr(model, "trunk", model)  # efficientnet_b0_attn wraps a timm trunk
+    if hasattr(trunk, "patch_embed") and hasattr(trunk.patch_embed, "conv1"):  # EfficientViT (MSRA)
+        conv = trunk.patch_embed.conv1.conv
+    elif hasattr(trunk, "conv_stem"):  # timm's EfficientNet family
+        conv = trunk.conv_stem
+    else:
+        raise EdgeferError("--stem-stride 1: not supported for %s (EfficientViT and EfficientNet models only)" % arch)
+    if tuple(conv.stride) != (2, 2):
+        raise EdgeferError("--stem-stride 1: %s's first convolution has stride %s, not 2" % (arch, tuple(conv.stride)))
+    conv.stride = (1, 1)
 
 
 def _new_head(model, cfg):
@@ -121,4 +149,5 @@ def _quiet_head(head):
 
 def create_from_config(cfg):
     """Rebuild a model from a checkpoint's ``model`` dict (random weights; load the state dict after)."""
-    return create_model(cfg["arch"], cfg["num_classes"], cfg["img_size"], cfg.get("drop_rate"))
+    return create_model(cfg["arch"], cfg["num_classes"], cfg["img_size"], cfg.get("drop_rate"),
+                        stem_stride=cfg.get("stem_stride", 2))
