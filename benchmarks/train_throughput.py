@@ -101,7 +101,8 @@ def measure(ds, arch, size, batch, steps, warmup, threads, pipeline, layout="con
         if s >= warmup:
             times.append(time.perf_counter() - t0)
     t = np.array(times)
-    return {"arch": arch, "img_size": size, "stem_stride": stem_stride, "pipeline": pipeline, "layout": layout, "batch": batch, "steps": steps, "threads": threads,
+    return {"arch": arch, "img_size": size, "stem_stride": stem_stride, "pipeline": pipeline, "layout": layout,
+            "batch": batch, "steps": steps, "threads": threads,
             "images_per_s": float(batch * len(t) / t.sum()), "step_ms_median": float(1000 * np.median(t)),
             "step_ms_min": float(1000 * t.min()), "step_ms_max": float(1000 * t.max())}
 
