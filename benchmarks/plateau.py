@@ -46,6 +46,8 @@ RUNS = [
      None),
     ("b064-2026-12-02/train_history.jsonl", "EfficientNet-B0+attn 64 px, scratch, SGD, 12 ep", None,
      "b064-2026-12-02/eval-checkpoint"),
+    ("b064-36-2026-12-02/train_history.jsonl", "EfficientNet-B0+attn 64 px, scratch, SGD, 36 ep", None,
+     "b064-36-2026-12-02/eval-checkpoint"),
 ]
 
 
