@@ -14,6 +14,7 @@ from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED, EdgeferErr
 from .runtime.classifier import BACKEND_CHOICES
 from .runtime.detectors import DETECTORS
 from .train.recipes import recipe_values
+from .onnx_predict import TTA_MODES
 from .runtime.privacy import MODES as PRIVACY_MODES
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -248,6 +249,7 @@ Examples:
   edgefer eval runs/vit --data fer2013.csv.gz --labels ferplus --split PublicTest --out reports/vit
   edgefer eval runs/vit/best.pt --data RAF-DB/basic --split test
   edgefer eval runs/vit/vit.edgefer --data fer2013.csv.gz --split PublicTest   # a bundle: every artifact, no torch
+  edgefer eval edgefer/bundles/default.edgefer --data fer2013.csv.gz --split PublicTest --tta flip
 """
 
 
@@ -260,13 +262,18 @@ Examples:
 @click.option("--allow-train-split", is_flag=True, help="Allow the training split or the validation slice.")
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1, max=65536))
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda (checkpoints).")
-def eval_cmd(model, data, labels, ferplus_csv, split, out, allow_train_split, batch_size, device):
+@click.option("--tta", default="none", show_default=True, type=click.Choice(TTA_MODES),
+              help="Bundles: test-time augmentation, as `edgefer run --tta` (flip: each face and its mirror image).")
+def eval_cmd(model, data, labels, ferplus_csv, split, out, allow_train_split, batch_size, device, tta):
     from . import evaluation
 
     if os.path.isfile(os.path.join(model, "manifest.json")) or model.rstrip("/").endswith(".edgefer"):
-        out = evaluation.evaluate_bundle(model, data, split, labels, ferplus_csv, out, allow_train_split, say=click.echo)
+        out = evaluation.evaluate_bundle(model, data, split, labels, ferplus_csv, out, allow_train_split, say=click.echo,
+                                         tta=tta)
         click.echo("wrote %s" % out)
         return
+    if tta != "none":
+        raise EdgeferError("--tta %s: only for bundles (the runtime's path); %s is a checkpoint" % (tta, model))
     _host_stack("evaluating a checkpoint")
     from .train.evaluate import evaluate_checkpoint
 
@@ -457,6 +464,7 @@ Examples:
   edgefer run --source csi://0 --backend tensorrt --serve 8080
   edgefer run --source picam://0 --serve 0.0.0.0:8080   # kiosk on the LAN
   edgefer run --camera 0 --serve 8080 --privacy blur      # faces blurred in the stream
+  edgefer run --camera 0 --show --tta flip                # each face and its mirror image: more accurate, 2x the classifier
   edgefer run --source group.jpg --detector blazeface-back --save out.jpg
   edgefer run --camera 0 --bundle runs/mine/mine.edgefer --show   # your own exported model
   edgefer run --source room.mp4 --detector yunet --detector-model face_detection_yunet_2023mar.onnx
@@ -507,10 +515,13 @@ Examples:
 @click.option("--alpha", default=0.3, show_default=True, type=click.FloatRange(0, 1, min_open=True), help="EMA weight of the newest frame.")
 @click.option("--hysteresis", default=0.1, show_default=True, type=click.FloatRange(0, 1),
               help="A face's emotion changes only when another class leads by this much.")
+@click.option("--tta", default="none", show_default=True, type=click.Choice(TTA_MODES),
+              help="Test-time augmentation: flip classifies each face and its mirror image (logits averaged; "
+                   "twice the classifier's time).")
 @click.option("--quiet", is_flag=True, help="No progress line.")
 def run_cmd(camera, sources, track_stills, bundle, detector, detector_model, backend, precision, threads, outputs,
             show, save, json_out, serve, privacy, max_frames, width, height, fps, open_timeout, score_threshold, min_face,
-            max_faces, smoothing, alpha, hysteresis, quiet):
+            max_faces, smoothing, alpha, hysteresis, tta, quiet):
     from .runtime.pipeline import run_source
     from .runtime.sinks import output_uris
 
@@ -522,7 +533,7 @@ def run_cmd(camera, sources, track_stills, bundle, detector, detector_model, bac
             source_options=dict(width=width, height=height, fps=fps, open_timeout=open_timeout), detector=detector,
             detector_model=detector_model, backend=backend, precision=precision, threads=threads,
             score_threshold=score_threshold, min_face=min_face, max_faces=max_faces, smoothing=smoothing,
-            alpha=alpha, hysteresis=hysteresis, privacy=privacy)
+            alpha=alpha, hysteresis=hysteresis, privacy=privacy, tta=tta)
     finally:
         if progress is not None:
             progress.end()

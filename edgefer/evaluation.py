@@ -109,29 +109,34 @@ def evaluate(logits, ds, m2d, names, n_dropped, out, context, desc, say=None):
     return rep, paths
 
 
-def evaluate_bundle(path, data, split, labels=None, ferplus_csv=None, out=None, allow_train_split=False, say=None):
-    """Every artifact of a bundle with ONNX Runtime (device side: no torch): a report per
-    artifact, ``summary.json`` and a table (through ``say``, as :func:`evaluate`); returns
-    the report folder."""
+def evaluate_bundle(path, data, split, labels=None, ferplus_csv=None, out=None, allow_train_split=False, say=None,
+                    tta="none"):
+    """Every artifact of a bundle with ONNX Runtime (device side: no torch), with test-time
+    augmentation ``tta`` (:func:`edgefer.onnx_predict.with_tta`; ``none`` unless asked): a
+    report per artifact, ``summary.json`` and a table (through ``say``, as :func:`evaluate`);
+    returns the report folder."""
     say = say or log.info
     from .bundle import Bundle
-    from .onnx_predict import ARITHMETIC, exact_qdq, predict
+    from .onnx_predict import ARITHMETIC, check_tta, exact_qdq, predict
 
+    check_tta(tta)
     b = Bundle.load(path)
     ds, m2d, names, n_dropped = open_split(data, labels or b.manifest["model"]["label_protocol"], ferplus_csv, split,
                                            bundle_info(b), allow_train_split)
     out = out or os.path.join(path, "..", os.path.basename(path.rstrip("/")) + "-eval",
-                              "%s-%s-%s" % (ds.name, ds.labels.name, ds.split.replace(":", "-")))
+                              "%s-%s-%s%s" % (ds.name, ds.labels.name, ds.split.replace(":", "-"),
+                                              "" if tta == "none" else "-tta-" + tta))
     check_writable(out, "--out")  # before the model runs
     rows = []
     for a in b.artifacts:
-        desc = "%s (%s %s, target %s, batch %s)" % (a["file"], b.manifest["model"]["architecture"], a["precision"],
-                                                   a["target"], a["batch"])
+        desc = "%s (%s %s, target %s, batch %s%s)" % (a["file"], b.manifest["model"]["architecture"], a["precision"],
+                                                     a["target"], a["batch"],
+                                                     "" if tta == "none" else ", test-time augmentation " + tta)
         exact = exact_qdq(a)
         context = {"model": os.path.join(path, a["file"]), "bundle": path, "artifact": a["file"],
                    "precision": a["precision"], "target": a["target"], "batch": a["batch"],
-                   "arithmetic": ARITHMETIC[exact]}
-        rep, _ = evaluate(predict(b.file(a), ds, b.preprocess, exact_qdq=exact), ds, m2d, names, n_dropped,
+                   "arithmetic": ARITHMETIC[exact], "tta": tta}
+        rep, _ = evaluate(predict(b.file(a), ds, b.preprocess, exact_qdq=exact, tta=tta), ds, m2d, names, n_dropped,
                           os.path.join(out, os.path.splitext(a["file"])[0]), context, desc, say)
         say("")
         rows.append(dict(context, data=ds.path, dataset=ds.name, label_protocol=ds.labels.name, split=ds.split,

@@ -78,9 +78,37 @@ def run(sess, x):
     return np.concatenate(out).astype(np.float32)
 
 
-def predict(path_or_session, dataset, preprocess, indices=None, chunk=256, threads=0, exact_qdq=False):
-    """Logits of an ONNX model over a data set (or some of its sample indices); the images
-    done are reported through the progress hook (:func:`edgefer.progress.bar`)."""
+# Test-time augmentation (``--tta``): ``none``, the runtime's default and what every reported
+# number uses unless it says otherwise; ``flip``: each face and its mirror image, logits averaged
+# (twice the classifier's work).
+TTA_MODES = ("none", "flip")
+
+
+def check_tta(tta):
+    if tta not in TTA_MODES:
+        raise EdgeferError("--tta: %r is not a test-time augmentation (expected one of %s)" % (tta, ", ".join(TTA_MODES)))
+    return tta
+
+
+def with_tta(logits_of, tta="none"):
+    """``logits_of`` (N x 3 x H x W float32 -> N x C logits) with test-time augmentation
+    ``tta``: for ``flip`` one call on the faces and their mirror images (a horizontal flip,
+    which the training augmentation also uses), the two halves' logits averaged, so a face and
+    its mirror image get the same answer."""
+    if check_tta(tta) == "none":
+        return logits_of
+
+    def flipped(x):
+        n = len(x)
+        y = logits_of(np.concatenate([x, x[..., ::-1]]))
+        return 0.5 * (y[:n] + y[n:])
+    return flipped
+
+
+def predict(path_or_session, dataset, preprocess, indices=None, chunk=256, threads=0, exact_qdq=False, tta="none"):
+    """Logits of an ONNX model over a data set (or some of its sample indices), with
+    test-time augmentation ``tta`` (:func:`with_tta`); the images done are reported through
+    the progress hook (:func:`edgefer.progress.bar`)."""
     sess = (session(path_or_session, threads, exact_qdq=exact_qdq) if isinstance(path_or_session, str)
             else path_or_session)
     shape = sess.get_inputs()[0].shape
@@ -88,11 +116,12 @@ def predict(path_or_session, dataset, preprocess, indices=None, chunk=256, threa
         raise EdgeferError("the ONNX model takes %sx%s input but the preprocessing block says %d: the bundle's "
                            "model and manifest disagree" % (shape[2], shape[3], preprocess.size))
     idx = np.arange(len(dataset)) if indices is None else np.asarray(indices)
+    logits_of = with_tta(lambda x: run(sess, x), tta)
     out = []
     name = os.path.basename(path_or_session) if isinstance(path_or_session, str) else "ONNX model"
     with progress.bar(total=len(idx), desc=name, unit="img") as bar:
         for s in range(0, len(idx), chunk):
             part = idx[s:s + chunk]
-            out.append(run(sess, dataset.inputs(part, preprocess)))
+            out.append(logits_of(dataset.inputs(part, preprocess)))
             bar.update(len(part))
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)

@@ -239,6 +239,30 @@ def test_pipeline_precision_and_backend_choices(vit_bundle):
         Classifier(vit_bundle, backend="openvino")
 
 
+def test_flip_test_time_augmentation_averages_a_face_and_its_mirror(pipe, vit_bundle):
+    from edgefer.runtime.classifier import Classifier
+    from edgefer.runtime.pipeline import Pipeline
+
+    img = _photo("linzaer_10.jpg")
+    boxes = [d.box for d in create_detector("blazeface-back").detect(img)]
+    plain = pipe.classifier
+    flip = Classifier(vit_bundle, threads=1, tta="flip")
+    x = plain.inputs(img, boxes)
+    mirrored = np.ascontiguousarray(x[..., ::-1])
+    # the mean of the plain classifier's logits of each face and of its mirror image
+    np.testing.assert_allclose(flip.logits(x), 0.5 * (plain.logits(x) + plain.logits(mirrored)), atol=1e-4)
+    # so a face and its mirror image get the same answer, which the plain model does not give
+    np.testing.assert_allclose(flip.logits(x), flip.logits(mirrored), atol=1e-4)
+    assert np.abs(plain.logits(x) - plain.logits(mirrored)).max() > 1e-2
+    # the pipeline's faces carry the averaged answer
+    with Pipeline(vit_bundle, threads=1, tta="flip", smoothing="none") as p:
+        r = p.process(img)
+        assert p.classifier.tta == "flip" and len(r.faces) >= 1
+    assert "test-time augmentation flip" in flip.describe()
+    with pytest.raises(EdgeferError, match="--tta"):
+        Classifier(vit_bundle, tta="five-crop")
+
+
 def test_process_frame_formats_and_face_counts(pipe):
     img = _photo("facerec_obama.jpg")
     pipe.reset()

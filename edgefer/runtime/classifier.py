@@ -189,11 +189,15 @@ class Classifier(object):
     """Face crops -> class probabilities, with the bundle's preprocessing.
 
     ``classify(frame, boxes, landmarks)`` crops each face by the bundle's framing, runs the
-    model and returns an (N, C) float32 array of probabilities over ``labels``.
+    model and returns an (N, C) float32 array of probabilities over ``labels``. ``tta``:
+    test-time augmentation (``none``; ``flip``: each face and its mirror image, logits
+    averaged, at twice the model's work; :func:`edgefer.onnx_predict.with_tta`).
     ``preprocess_ms`` / ``classify_ms`` hold the last call's stage times."""
 
     def __init__(self, bundle: Union[str, Bundle], backend: str = "auto", precision: str = "auto", threads: int = 0,
-                 verify: bool = True, trt_options: Optional[dict] = None, spinning: bool = True) -> None:
+                 verify: bool = True, trt_options: Optional[dict] = None, spinning: bool = True,
+                 tta: str = "none") -> None:
+        self.tta = onnx_predict.check_tta(tta)
         self.bundle = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle, verify=verify)
         self.labels = list(self.bundle.labels)
         self.preprocess = self.bundle.preprocess
@@ -218,6 +222,7 @@ class Classifier(object):
         self.temperature = float(self.artifacts[0].get("temperature", {}).get("value", 1.0))
         self.n_classes = len(self.labels)
         self._cost = self._measure()
+        self._logits = onnx_predict.with_tta(self._planned_logits, self.tta)
         self._plans = {}
         self.preprocess_ms = 0.0
         self.classify_ms = 0.0
@@ -278,7 +283,12 @@ class Classifier(object):
         return out
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        """The model's logits (N, C) for preprocessed crops (:meth:`inputs`), by the batching plan."""
+        """The model's logits (N, C) for preprocessed crops (:meth:`inputs`), with the
+        test-time augmentation ``tta``."""
+        return self._logits(x)
+
+    def _planned_logits(self, x):
+        """Logits by the batching plan."""
         out = np.empty((len(x), self.n_classes), np.float32)
         s = 0
         for i, count in self.plan(len(x)):
@@ -306,7 +316,8 @@ class Classifier(object):
         for (a, r), c in zip(self.runners, self._cost):
             parts.append("%s %s b%s %.2f ms/call" % (a["precision"], a.get("target") or "", a.get("batch") or "dyn",
                                                       1000 * c))
-        return "%s: %s [%s]" % (self.backend, self.runners[0][1].describe(), "; ".join(parts))
+        tta = "" if self.tta == "none" else ", test-time augmentation %s" % self.tta
+        return "%s: %s [%s]%s" % (self.backend, self.runners[0][1].describe(), "; ".join(parts), tta)
 
     def close(self) -> None:
         for _, r in self.runners:

@@ -81,7 +81,8 @@ class Pipeline(object):
     ``window``, ``hysteresis``, ``iou_threshold``, ``max_missed``), and ``privacy``
     (:mod:`edgefer.runtime.privacy`: ``off``; ``blur``: the faces of every frame are blurred
     before any output or caller sees it; ``no-video``: outputs that carry frames are refused
-    and the web page shows no stream)."""
+    and the web page shows no stream), and ``tta`` (test-time augmentation of the classifier:
+    ``none``; ``flip``: each face and its mirror image, at twice the classifier's work)."""
 
     def __init__(self, bundle: Union[str, Bundle] = "default", detector: Union[str, FaceDetector] = DEFAULT_DETECTOR,
                  detector_model: Optional[str] = None, backend: str = "auto", precision: str = "auto",
@@ -89,10 +90,10 @@ class Pipeline(object):
                  max_faces: int = 0, smoothing: str = "ema", alpha: float = 0.3, window: int = 8,
                  hysteresis: float = 0.1, iou_threshold: float = 0.3, max_missed: int = 10, verify: bool = True,
                  trt_options: Optional[dict] = None, spinning: bool = False, close_up: bool = True,
-                 privacy: str = "off") -> None:
+                 privacy: str = "off", tta: str = "none") -> None:
         self.privacy = check_privacy(privacy)
         self.classifier = Classifier(resolve_bundle(bundle), backend=backend, precision=precision, threads=threads,
-                                     verify=verify, trt_options=trt_options, spinning=spinning)
+                                     verify=verify, trt_options=trt_options, spinning=spinning, tta=tta)
         self.labels = self.classifier.labels
         det_opts = dict(score_threshold=score_threshold, nms_threshold=nms_threshold, min_size=min_face,
                         max_faces=max_faces, close_up=close_up, spinning=spinning)
