@@ -42,6 +42,8 @@ RUNS = [
      None),
     ("ferplus-soft-2026-12-02/train_history.jsonl", "EfficientNet-Lite0 96 px, FER+ vote distributions, 10 ep", None,
      None),
+    ("ferplus-2026-12-06/train_history.jsonl", "EfficientNet-Lite0 96 px, FER+ majority, 10 ep, made again (channels-last)",
+     None, None),
     ("b064-2026-12-02/adamw_history.jsonl", "EfficientNet-B0+attn 64 px, scratch, AdamW, stopped after 2 ep", None,
      None),
     ("b064-2026-12-02/train_history.jsonl", "EfficientNet-B0+attn 64 px, scratch, SGD, 12 ep", None,
