@@ -23,7 +23,6 @@ coupling). Run it on a quiet machine.
 import argparse
 import datetime
 import os
-import platform
 import sys
 import tempfile
 
@@ -32,9 +31,10 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from edgefer.atomic import write_json, write_text  # noqa: E402
+from edgefer.bench.device import cpu  # noqa: E402
 from edgefer.bench.timing import time_calls  # noqa: E402
 from edgefer.bundle import Bundle  # noqa: E402
-from edgefer.onnx_predict import onnxruntime  # noqa: E402
+from edgefer.onnx_predict import onnxruntime, run  # noqa: E402
 
 BATCH_AXIS = "N"
 
@@ -61,10 +61,6 @@ def open_session(path, batch=None):
     if batch:
         so.add_free_dimension_override_by_name(BATCH_AXIS, batch)
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-
-
-def run(sess, x):
-    return sess.run(None, {sess.get_inputs()[0].name: x})[0]
 
 
 def alternate(sessions, x, runs, rounds):
@@ -128,13 +124,8 @@ def main():
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         results = [measure_bundle(p, a.runs, a.rounds, tmp) for p in a.bundles]
-    meta = {"date": datetime.date.today().isoformat(), "machine": platform.processor() or platform.machine(),
+    meta = {"date": datetime.date.today().isoformat(), "machine": cpu().get("model") or "unknown CPU",
             "onnxruntime": onnxruntime().__version__, "rounds": a.rounds}
-    try:
-        with open("/proc/cpuinfo") as f:
-            meta["machine"] = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     os.makedirs(a.out, exist_ok=True)
     write_json(os.path.join(a.out, "free_dimension.json"), {"meta": meta, "results": results})
     md = markdown(results, meta)
