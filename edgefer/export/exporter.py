@@ -342,11 +342,22 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
     for b in batches:
         pre_q[b] = os.path.join(work, "prequant_b%d.onnx" % b)
         quantize.preprocess_for_quantization(files[fp32[b]["file"]], pre_q[b])
-    # Ranges are calibrated per fixed-batch graph: tensor names of a batch-4 export do not all
-    # match a batch-1 export's, and ranges borrowed across them silently leave tensors float.
+    b1 = batches[0]
+    # One set of ranges, the first batch's, for every batch whose graph names its nodes and
+    # tensors as that one does (all of ours): a face then gets the same int8 answer in any
+    # batch. Calibrated per batch, ONNX Runtime's histograms depend on how the images are
+    # batched (85 of the default's 422 parameters differed between its b1 and b8 files,
+    # benchmarks/results/free-dimension-2026-12-06/). A graph named otherwise would silently
+    # leave tensors float under borrowed ranges, so it is calibrated on its own.
+    ranges_batch = {b: b1 if quantize.same_tensor_names(pre_q[b1], pre_q[b]) else b for b in batches}
+    for b in batches:
+        if ranges_batch[b] != b1:
+            log.warning("the batch-%d graph names its tensors differently from the batch-%d graph's: calibrated on "
+                        "its own, so a face's int8 answer may differ slightly between the two", b, b1)
     ranges = {b: os.path.join(work, "ranges-b%d-%s.json" % (b, opts.calib_method)) for b in batches}
 
     def calibrate(b, target):
+        b = ranges_batch[b]
         if not os.path.exists(ranges[b]):
             reader = quantize.ArrayReader("input", calibration.batches(train_ds, cdoc["ids"], pre, b))
             quantize.quantize(pre_q[b], os.path.join(work, "calib_probe.onnx"), target, reader, opts.calib_method,
@@ -360,7 +371,6 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
     # SiLU matters only when its ops are quantized at all ("all")
     silu = quantize.silu_nodes(files[fp32[batches[0]]["file"]]) if opts.silu == "float" and opts.int8_ops == "all" else []
     op_types = quantize.quantized_op_types(opts.int8_ops)
-    b1 = batches[0]
     for target in opts.targets:
         base = list(silu) if target == "cpu" else []
         low = _low_sqnr_nodes(opts, target, pre_q[b1], train_ds, cdoc, pre, b1, calibrate(b1, target), base)
@@ -403,7 +413,8 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
             if b != batches[0]:
                 q = quantize.quantize(pre_q[b], os.path.join(work, fname), target, None, opts.calib_method,
                                       calibrate(b, target), excluded, ops=opts.int8_ops)
-            add(fname, "int8", target, b, {"quantization": q, "calibration": calib_meta, "gate": gate_doc})
+            add(fname, "int8", target, b, {"quantization": q, "calibration": dict(calib_meta, ranges_batch=ranges_batch[b]),
+                                           "gate": gate_doc})
     return cdoc
 
 

@@ -329,6 +329,23 @@ def keep_float_paths(path: str, op_types: Collection[str], excluded: Collection[
     return rerouted
 
 
+def same_tensor_names(path_a: str, path_b: str) -> bool:
+    """Whether two graphs (the same model exported at two batch sizes) have the same nodes,
+    in the same order, with the same names, op types, and activation inputs and outputs: then
+    ranges and excluded-node lists calibrated or chosen on one mean the same tensors in the
+    other. Constants may be named apart (the exporter numbers its shape constants, whose
+    values differ with the batch); they carry no calibrated range."""
+    import onnx
+
+    def names(path):
+        g = onnx.load(path, load_external_data=False).graph
+        const = {i.name for i in g.initializer}
+        return [i.name for i in g.input], [(n.name, n.op_type, [None if t in const else t for t in n.input],
+                                            list(n.output)) for n in g.node]
+
+    return path_a == path_b or names(path_a) == names(path_b)
+
+
 def read_ranges(cache_path: str) -> Dict[str, Tuple[float, float]]:
     """{tensor: (low, high)} from a calibration cache written by :func:`quantize`."""
     from onnxruntime.quantization.calibrate import load_tensors_data
