@@ -343,27 +343,7 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
         pre_q[b] = os.path.join(work, "prequant_b%d.onnx" % b)
         quantize.preprocess_for_quantization(files[fp32[b]["file"]], pre_q[b])
     b1 = batches[0]
-    # One set of ranges, the first batch's, for every batch whose graph names its nodes and
-    # tensors as that one does (all of ours): a face then gets the same int8 answer in any
-    # batch. Calibrated per batch, ONNX Runtime's histograms depend on how the images are
-    # batched (85 of the default's 422 parameters differed between its b1 and b8 files,
-    # benchmarks/results/free-dimension-2026-12-06/). A graph named otherwise would silently
-    # leave tensors float under borrowed ranges, so it is calibrated on its own.
-    ranges_batch = {b: b1 if quantize.same_tensor_names(pre_q[b1], pre_q[b]) else b for b in batches}
-    for b in batches:
-        if ranges_batch[b] != b1:
-            log.warning("the batch-%d graph names its tensors differently from the batch-%d graph's: calibrated on "
-                        "its own, so a face's int8 answer may differ slightly between the two", b, b1)
-    ranges = {b: os.path.join(work, "ranges-b%d-%s.json" % (b, opts.calib_method)) for b in batches}
-
-    def calibrate(b, target):
-        b = ranges_batch[b]
-        if not os.path.exists(ranges[b]):
-            reader = quantize.ArrayReader("input", calibration.batches(train_ds, cdoc["ids"], pre, b))
-            quantize.quantize(pre_q[b], os.path.join(work, "calib_probe.onnx"), target, reader, opts.calib_method,
-                              ranges[b], ops="all")
-        return ranges[b]
-
+    ranges_batch, calibrate = _calibrator(opts, work, batches, pre_q, train_ds, cdoc, pre)
     fp32_gate = predict(files[fp32[batches[0]]["file"]], gate_ds, pre, threads=opts.threads)
     calib_meta = {"method": opts.calib_method, "images": cdoc["size"], "split": train_ds.split,
                   "selection": "class-balanced", "seed": opts.calib_seed, "ids_sha256": cdoc["ids_sha256"],
@@ -416,6 +396,35 @@ def _int8(opts, ck, info, pre, work, batches, fp32, files, add, m2d, names):
             add(fname, "int8", target, b, {"quantization": q, "calibration": dict(calib_meta, ranges_batch=ranges_batch[b]),
                                            "gate": gate_doc})
     return cdoc
+
+
+def _calibrator(opts, work, batches, pre_q, train_ds, cdoc, pre):
+    """({batch: the batch whose graph's ranges it is quantized on}, calibrate(batch, target) ->
+    that ranges file, calibrated on first use).
+
+    One set of ranges, the first batch's, serves every batch whose graph names its nodes and
+    tensors as that one does (all of ours): a face then gets the same int8 answer in any batch.
+    Calibrated per batch, ONNX Runtime's histograms depend on how the images are batched (85 of
+    the default's 422 parameters differed between its b1 and b8 files,
+    benchmarks/results/free-dimension-2026-12-06/). A graph named otherwise would silently leave
+    tensors float under borrowed ranges, so it is calibrated on its own."""
+    b1 = batches[0]
+    ranges_batch = {b: b1 if quantize.same_tensor_names(pre_q[b1], pre_q[b]) else b for b in batches}
+    for b in batches:
+        if ranges_batch[b] != b1:
+            log.warning("the batch-%d graph names its tensors differently from the batch-%d graph's: calibrated on "
+                        "its own, so a face's int8 answer may differ slightly between the two", b, b1)
+    ranges = {b: os.path.join(work, "ranges-b%d-%s.json" % (b, opts.calib_method)) for b in batches}
+
+    def calibrate(b, target):
+        b = ranges_batch[b]
+        if not os.path.exists(ranges[b]):
+            reader = quantize.ArrayReader("input", calibration.batches(train_ds, cdoc["ids"], pre, b))
+            quantize.quantize(pre_q[b], os.path.join(work, "calib_probe.onnx"), target, reader, opts.calib_method,
+                              ranges[b], ops="all")
+        return ranges[b]
+
+    return ranges_batch, calibrate
 
 
 def _int8_data(opts, info):
