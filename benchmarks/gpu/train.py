@@ -23,7 +23,8 @@ Back under $OUT (at most 8 files, 16 MiB each): ``runs.tar.xz`` (every run's con
 history, log and PublicTest report) and the best checkpoints of the Lite0 and B0 runs
 (EfficientViT-M5's, 50 MB, cannot come back; its numbers do).
 
-    python3 benchmarks/gpu/train.py --src /tmp/egpu-parts --deadline 560         # the device call
+    python3 benchmarks/gpu/train.py --check                                       # the first device call
+    python3 benchmarks/gpu/train.py --src /tmp/egpu-parts --deadline 540         # the last device call
     python3 benchmarks/gpu/train.py --smoke --src .gpu --out /tmp/gpu-smoke       # here, on the CPU
 
 ``--smoke`` runs the same steps on this machine's CPU with 300 training images and 2 epochs,
@@ -141,6 +142,29 @@ def collect(runs_dir, out, plan):
             shutil.copy(best, os.path.join(out, name + "-best.pt"))
 
 
+def check(device, out):
+    """The training path on ``device`` in seconds, before the data arrive: two steps and a
+    validation pass of each architecture family on a tiny folder of random faces."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    data = os.path.join(out, "check-data")
+    for label in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"):
+        os.makedirs(os.path.join(data, label), exist_ok=True)
+        for i in range(10):
+            cv2.imwrite(os.path.join(data, label, "%d.png" % i), rng.integers(0, 256, (48, 48), dtype=np.uint8))
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), PYTHONUNBUFFERED="1")
+    codes = {}
+    for arch in ("efficientnet_lite0", "efficientnet_b0_attn", "efficientvit_m5"):
+        run = os.path.join(out, "check-" + arch)
+        codes[arch] = subprocess.run([sys.executable, "-m", "edgefer", "train", "--data", data, "--arch", arch,
+                                      "--epochs", "1", "--max-steps", "2", "--batch-size", "16", "--device", device,
+                                      "--quiet", "--out", run], cwd=ROOT, env=env).returncode
+    print("check on %s: %s" % (device, codes), flush=True)
+    return all(c == 0 for c in codes.values())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--src", default="/tmp/egpu-parts", help="the carried parts (benchmarks/gpu/pack.py)")
@@ -148,12 +172,15 @@ def main():
     ap.add_argument("--deadline", type=float, default=560, help="seconds from now by which training ends")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--smoke", action="store_true", help="a few images and epochs on this machine's CPU")
+    ap.add_argument("--check", action="store_true", help="only train each architecture two steps on random faces")
     args = ap.parse_args()
     if args.smoke:
         args.device = "cpu"
     start = time.time()
     if not args.out:
         sys.exit("--out: not given and $OUT is unset")
+    if args.check:
+        sys.exit(0 if check(args.device, args.out if args.smoke else "/tmp") else 1)
     work = os.path.join(args.out if args.smoke else "/tmp", "egpu-work")
     data_dir, runs_dir = os.path.join(work, "data"), os.path.join(work, "runs")
     os.makedirs(runs_dir, exist_ok=True)
