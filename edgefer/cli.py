@@ -223,6 +223,9 @@ Examples:
 def train_cmd(ctx, resume, quiet, data, **opts):
     if quiet:
         _quiet(messages=False)  # train's --quiet: no bar; the run's lines stay
+    from .train.resume import check_inputs
+
+    check_inputs(data, resume)  # before seconds of imports
     _host_stack("training")
     from .train.resume import run
 
@@ -274,6 +277,9 @@ def eval_cmd(model, data, labels, ferplus_csv, split, out, allow_train_split, ba
         return
     if tta != "none":
         raise EdgeferError("--tta %s: only for bundles (the runtime's path); %s is a checkpoint" % (tta, model))
+    from .train.checkpoint import resolve
+
+    resolve(model)  # a wrong path is refused before seconds of imports
     _host_stack("evaluating a checkpoint")
     from .train.evaluate import evaluate_checkpoint
 

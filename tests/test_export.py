@@ -297,7 +297,7 @@ def test_gate_fallback_keeps_sensitive_nodes_in_float(vit_run, tmp_path_factory)
     """A budget no INT8 model can meet forces the fallback: it ranks nodes once, keeps the
     most sensitive in float, retries, then tries a float tail, and reports what it kept."""
     path = _export(vit_run, tmp_path_factory, "gate", batches=(1,), budget=-100.0, gate_tries=2, gate_step=3,
-                   eval_limit=100)
+                   eval_limit=100, gate_limit=100, parity_images=16)
     a = Bundle.load(path).find(precision="int8")[0]
     g = a["gate"]
     tries = g["tries"]
@@ -321,18 +321,39 @@ def test_gate_fallback_keeps_sensitive_nodes_in_float(vit_run, tmp_path_factory)
     assert set(g["kept_in_float"]) <= names  # the kept nodes are float ops of the INT8 graph
 
 
+def _sample_csv(path):
+    """The manifest's PublicTest sample (the SAMPLE class-stratified rows) as a fer2013.csv."""
+    import gzip
+
+    want = {int(i) for i in _publictest_sample().ids}  # ids are data-row numbers
+    with gzip.open(FER_CSV, "rt") as f, open(path, "w") as out:
+        out.write(next(f))
+        for i, line in enumerate(f):
+            if i in want:
+                out.write(line)
+    return str(path)
+
+
 def test_eval_bundle_without_torch(vit_bundle, tmp_path):
+    """`edgefer eval BUNDLE` with torch, timm and onnxsim unimportable, on the PublicTest
+    sample the exporter measured: every artifact's numbers equal its manifest's."""
+    data = _sample_csv(tmp_path / "publictest-sample.csv")
     code = ("import sys, importlib.abc\n"
             "class B(importlib.abc.MetaPathFinder):\n"
             "    def find_spec(self, n, p=None, t=None):\n"
             "        if n.split('.')[0] in ('torch', 'timm', 'torchvision', 'onnxsim'): raise ImportError(n)\n"
             "sys.meta_path.insert(0, B())\n"
             "sys.argv = ['edgefer', 'eval', %r, '--data', %r, '--split', 'PublicTest', '--out', %r]\n"
-            "from edgefer.cli import main\nmain()\n" % (vit_bundle, FER_CSV, str(tmp_path)))
+            "from edgefer.cli import main\nmain()\n" % (vit_bundle, data, str(tmp_path / "eval")))
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert p.returncode == 0, p.stderr[-2000:]
-    rows = json.load(open(tmp_path / "summary.json"))
-    assert len(rows) == 6 and {r["split"] for r in rows} == {"PublicTest"} and all(r["n"] == 3589 for r in rows)
+    rows = json.load(open(tmp_path / "eval" / "summary.json"))
+    assert len(rows) == 6 and {r["split"] for r in rows} == {"PublicTest"} and all(r["n"] == SAMPLE for r in rows)
+    by_file = {a["file"]: a for a in Bundle.load(vit_bundle).artifacts}
+    for r in rows:
+        acc = by_file[r["artifact"]]["accuracy"]
+        assert acc["images"] == SAMPLE and r["top1"] == pytest.approx(acc["top1"], abs=1e-9), r["artifact"]
+        assert r["macro_f1"] == pytest.approx(acc["macro_f1"], abs=1e-9), r["artifact"]
     by = {(r["precision"], r["batch"]): r for r in rows}
     assert by[("fp32", 1)]["top1"] == pytest.approx(by[("fp32", 4)]["top1"], abs=1e-9)
     assert by[("int8", 1)]["macro_f1"] > 0.0 and by[("fp16", 1)]["top1"] == pytest.approx(by[("fp32", 1)]["top1"], abs=0.005)

@@ -52,10 +52,9 @@ def save(path, ckpt):
         torch.save(ckpt, tmp)
 
 
-def load(path, map_location="cpu"):
-    """Load and check a checkpoint; bad files give one line naming the file."""
-    torch = import_torch("loading a checkpoint")
-
+def resolve(path):
+    """The checkpoint file ``path`` names (a run folder: its best.pt, else its last.pt), or one
+    line saying it does not exist; without torch, so a wrong path is refused at once."""
     path = os.fspath(path)
     if os.path.isdir(path):
         for name in ("best.pt", "last.pt"):
@@ -64,6 +63,14 @@ def load(path, map_location="cpu"):
                 break
     if not os.path.isfile(path):
         raise EdgeferError("checkpoint %s does not exist (expected a .pt file written by edgefer train, or its run folder)" % path)
+    return path
+
+
+def load(path, map_location="cpu"):
+    """Load and check a checkpoint; bad files give one line naming the file."""
+    torch = import_torch("loading a checkpoint")
+
+    path = resolve(path)
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises many types for damaged or foreign files

@@ -12,7 +12,6 @@ from typing import Dict, Iterable, Optional, Tuple
 from ..atomic import check_writable
 from ..errors import EdgeferError
 from . import checkpoint
-from .loop import TrainConfig, train
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +24,36 @@ def run(data: Optional[str] = None, resume: Optional[str] = None, given: Iterabl
     """Train (``data`` and ``options``: :class:`TrainConfig` fields) or continue the run at
     ``resume`` (its folder or ``last.pt``; of ``options`` only those named in ``given`` and
     in :data:`RESUME_OVERRIDES` apply). Returns the best checkpoint's path."""
+    from .loop import TrainConfig, train
+
+    check_inputs(data, resume)
     if resume:
         cfg, state = continued(resume, {k: options[k] for k in given if k in RESUME_OVERRIDES and k in options})
     else:
-        if not data:
-            raise EdgeferError("--data is required (a data set file or folder), or --resume RUN to continue a run")
         cfg, state = TrainConfig(data=data, **options), None
         check_writable(cfg.out, "--out")  # before minutes of data loading
     return train(cfg, resume=state, progress=progress)
 
 
-def continued(resume: str, overrides: Dict[str, object]) -> Tuple[TrainConfig, Optional[dict]]:
+def check_inputs(data: Optional[str], resume: Optional[str]) -> None:
+    """The data set or the run to continue exists, checked before the training stack is
+    imported (seconds on a small CPU): a wrong path is refused at once."""
+    if resume:
+        if not os.path.exists(resume):
+            raise EdgeferError("--resume: %s does not exist (expected a run folder or its last.pt)" % resume)
+    elif not data:
+        raise EdgeferError("--data is required (a data set file or folder), or --resume RUN to continue a run")
+    else:
+        from ..data import detect_format
+
+        detect_format(data)
+
+
+def continued(resume: str, overrides: Dict[str, object]) -> Tuple["TrainConfig", Optional[dict]]:
     """The config and ``last.pt`` state of the run at ``resume``, with ``overrides`` applied;
     the state is None for a run that never finished an epoch (it starts again)."""
+    from .loop import TrainConfig
+
     folder = resume if os.path.isdir(resume) else os.path.dirname(os.path.abspath(resume))
     path = os.path.join(resume, "last.pt") if os.path.isdir(resume) else resume
     if not os.path.exists(path) and os.path.isfile(os.path.join(folder, "config.json")):
@@ -57,6 +73,7 @@ def continued(resume: str, overrides: Dict[str, object]) -> Tuple[TrainConfig, O
 
 def _from_config(folder):
     from ..jsonfile import read
+    from .loop import TrainConfig
 
     doc = read(os.path.join(folder, "config.json"), "--resume %s: config.json" % folder)
     try:
