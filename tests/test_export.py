@@ -119,9 +119,10 @@ def test_graphs_share_ranges_only_when_their_tensors_are_named_alike(vit_bundle,
     f1, f4 = (b.file(b.find(precision="fp32", batch=k)[0]) for k in (1, 4))
     assert same_tensor_names(f1, f4)
     m = onnx.load(f4)
-    m.graph.node[10].output[0] += "_renamed"
-    for n in m.graph.node[11:]:
-        n.input[:] = [t + "_renamed" if t == m.graph.node[10].output[0][:-8] else t for t in n.input]
+    old = m.graph.node[10].output[0]  # one activation renamed, its readers rewired
+    for n in m.graph.node[10:]:
+        n.input[:] = [old + "_renamed" if t == old else t for t in n.input]
+    m.graph.node[10].output[0] = old + "_renamed"
     onnx.save(m, str(tmp_path / "renamed.onnx"))
     assert not same_tensor_names(f1, str(tmp_path / "renamed.onnx"))
 

@@ -44,7 +44,8 @@ import numpy as np
 
 PART_BYTES = 21 * 1024 * 1024  # a part plus the work tree stays under one call's 64 MiB
 FILTERS = [{"id": lzma.FILTER_DELTA, "dist": 48}, {"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
-WEIGHTS = "efficientnet-lite0-imagenet.pth"
+WEIGHTS = "efficientnet-lite0-imagenet.pth"  # the unpacked files' names (train.py reads them)
+CSV = "fer2013.csv"
 
 
 def sha256(b):
@@ -141,7 +142,7 @@ def unpack(args):
             sys.exit("unpack: member %s does not match pack.json" % name)
     os.makedirs(args.out, exist_ok=True)
     arrays = [np.load(io.BytesIO(files[k]), allow_pickle=False) for k in ("emotion.npy", "usage.npy", "pixels.npy")]
-    _csv(*arrays, os.path.join(args.out, "fer2013.csv"))
+    _csv(*arrays, os.path.join(args.out, CSV))
     for name in ("fer2013new.csv", WEIGHTS):
         if name in files:
             with open(os.path.join(args.out, name), "wb") as f:

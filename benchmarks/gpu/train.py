@@ -40,10 +40,10 @@ import sys
 import tarfile
 import time
 
+from pack import CSV as DATA, WEIGHTS  # the names pack.py unpacks to (this folder is on sys.path)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-DATA = "fer2013.csv"
-WEIGHTS = "efficientnet-lite0-imagenet.pth"
 
 # name -> (edgefer train arguments, most epochs, whether its best.pt comes back)
 RUNS = {
@@ -54,6 +54,13 @@ RUNS = {
     "vit64-long": (["--arch", "efficientvit_m5"], 300, False),
 }
 EVAL_RESERVE_S = 75  # PublicTest for five checkpoints and the packing, after the deadline
+
+
+def edgefer_env(**extra):
+    """The environment edgefer runs in here: the work tree importable (edgefer is not installed
+    on the GPU machine), output unbuffered."""
+    return dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), PYTHONUNBUFFERED="1",
+                **extra)
 
 
 def edgefer(args, log, env):
@@ -154,7 +161,7 @@ def check(device, out):
         os.makedirs(os.path.join(data, label), exist_ok=True)
         for i in range(10):
             cv2.imwrite(os.path.join(data, label, "%d.png" % i), rng.integers(0, 256, (48, 48), dtype=np.uint8))
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), PYTHONUNBUFFERED="1")
+    env = edgefer_env()
     codes = {}
     for arch in ("efficientnet_lite0", "efficientnet_b0_attn", "efficientvit_m5"):
         run = os.path.join(out, "check-" + arch)
@@ -187,8 +194,7 @@ def main():
     subprocess.run([sys.executable, os.path.join(HERE, "pack.py"), "unpack", "--src", args.src, "--out", data_dir],
                    check=True)
     # five processes share the cores: each gets its share of threads, not all of them
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), PYTHONUNBUFFERED="1",
-               OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // len(RUNS))))
+    env = edgefer_env(OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // len(RUNS))))
     firsts = first_epoch(args, data_dir, runs_dir, env)
     print("first epochs: exit codes %s, %.0f s since the start" % (firsts, time.time() - start), flush=True)
     plan = continue_runs(args, runs_dir, start + args.deadline - EVAL_RESERVE_S, env)
