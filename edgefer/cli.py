@@ -152,6 +152,7 @@ Examples:
   edgefer train --arch efficientnet_b0_attn --data fer2013.csv.gz --labels ferplus \\
       --img-size 112 --optimizer sgd --lr 0.05 --schedule step --out runs/b0
   edgefer train --resume runs/vit                  # continue an interrupted run
+  edgefer train --arch efficientvit_m5 --data fer2013.csv.gz --compile --out runs/vit   # TorchInductor
   edgefer train --arch efficientvit_m5 --data fer2013.csv.gz --teacher default --out runs/vit-kd  # distil the shipped model
   edgefer train --arch efficientvit_m5 --data RAF-DB/basic --pretrained --img-size 224
   torchrun --nproc_per_node 4 -m edgefer train --data fer2013.csv.gz --batch-size 256
@@ -211,6 +212,11 @@ Examples:
 @click.option("--amp", default="auto", show_default=True, type=click.Choice(["auto", "on", "off"]), help="fp16 AMP on CUDA.")
 @click.option("--channels-last/--no-channels-last", default=True, show_default=True,
               help="Train in the NHWC memory layout (1.5-2x faster on CPUs; the weights saved are the same).")
+@click.option("--compile/--no-compile", default=False, show_default=True,
+              help="torch.compile the model (TorchInductor; minutes of compiling at the start). Measured on a "
+                   "2-core CPU: 1.29x the training step of efficientvit_m5 at 64 px, slower for the "
+                   "convolutional networks (benchmarks/results/train-compile-2026-12-07-amd). "
+                   "A run continued with --resume may switch it.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option("--workers", default=-1, type=click.IntRange(min=-1, max=256), help="Data loader processes (default: auto).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")

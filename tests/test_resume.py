@@ -132,3 +132,33 @@ def test_kill_9_mid_training_leaves_a_loadable_resumable_run_and_the_next_write_
     ck = torch.load(out / "last.pt", weights_only=True)
     assert ck["epoch"] == 3 and [r["epoch"] for r in ck["history"]] == [1, 2, 3]
     assert not [f for f in os.listdir(out) if f.startswith(".")]
+
+
+def test_compile_trains_the_same_model_and_saves_plain_weights(fer_csv, tmp_path, monkeypatch):
+    """--compile wraps the training forward in torch.compile; validation, the checkpoints and
+    --resume see the model itself. TorchInductor's code generation takes minutes on two cores,
+    so the test compiles with TorchDynamo's ``eager`` backend: the same graph capture and the
+    same wrapper module, run by PyTorch's own kernels (so the weights must equal eager
+    training's exactly), on a small timm network (tracing EfficientViT-M5 alone takes 20 s)."""
+    from edgefer.train.loop import TrainConfig, train
+    from edgefer.train.resume import continued
+
+    calls = []
+    real = torch.compile
+
+    def eager_backend(model, **kw):
+        calls.append(type(model).__name__)
+        return real(model, backend="eager", **kw)
+
+    opts = dict(data=fer_csv, arch="resnet10t", img_size=48, train_limit=320, batch_size=64, seed=3, epochs=1, max_steps=2,
+                augment="fer", workers=0)
+    train(TrainConfig(out=str(tmp_path / "eager"), **opts), progress=False)
+    monkeypatch.setattr(torch, "compile", eager_backend)
+    train(TrainConfig(out=str(tmp_path / "compiled"), compile=True, **opts), progress=False)
+    assert len(calls) == 1, calls  # the flag reached the trainer: one compiled module
+    a, b = _weights(tmp_path / "eager" / "last.pt"), _weights(tmp_path / "compiled" / "last.pt")
+    assert a.keys() == b.keys() and not [k for k in b if "_orig_mod" in k]
+    assert not [k for k in a if not torch.equal(a[k], b[k])]
+    cfg, _ = continued(str(tmp_path / "compiled"), {"compile": False})
+    assert cfg.compile is False and TrainConfig(**torch.load(tmp_path / "compiled" / "last.pt",
+                                                             weights_only=True)["train"]).compile is True

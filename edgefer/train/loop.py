@@ -73,6 +73,7 @@ class TrainConfig:
     clip_grad: float = 0.0
     amp: str = "auto"           # auto|on|off (CUDA only)
     channels_last: bool = True  # NHWC weights and batches: 1.5-2x the CPU training step (benchmarks/train_throughput.py)
+    compile: bool = False       # torch.compile (TorchInductor): a speed knob, see the CLI's --compile
     seed: int = 0
     workers: int = -1           # <0: auto
     device: str = "auto"
@@ -248,6 +249,8 @@ def _model(cfg, ctx, resume, k):
     if ctx.distributed:
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+    if cfg.compile:  # the training forward only: validation and checkpoints use ``model`` itself
+        net = torch.compile(net)
     return model, model_cfg, net
 
 

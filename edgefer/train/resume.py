@@ -16,7 +16,7 @@ from . import checkpoint
 log = logging.getLogger(__name__)
 
 # Options a continued run may change; the others are the run's and stay as they were.
-RESUME_OVERRIDES = ("epochs", "stop_after", "max_steps", "workers", "device")
+RESUME_OVERRIDES = ("epochs", "stop_after", "max_steps", "workers", "device", "compile")
 
 
 def run(data: Optional[str] = None, resume: Optional[str] = None, given: Iterable[str] = (), progress: bool = True,
