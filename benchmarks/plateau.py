@@ -50,6 +50,8 @@ RUNS = [
      "b064-2026-12-02/eval-checkpoint"),
     ("b064-36-2026-12-02/train_history.jsonl", "EfficientNet-B0+attn 64 px, scratch, SGD, 36 ep", None,
      "b064-36-2026-12-02/eval-checkpoint"),
+    ("b064-72-2026-12-07/train_history.jsonl", "EfficientNet-B0+attn 64 px, scratch, SGD, 72-ep schedule", None,
+     "b064-72-2026-12-07/eval-checkpoint"),
 ]
 
 
