@@ -162,3 +162,16 @@ def test_compile_trains_the_same_model_and_saves_plain_weights(fer_csv, tmp_path
     cfg, _ = continued(str(tmp_path / "compiled"), {"compile": False})
     assert cfg.compile is False and TrainConfig(**torch.load(tmp_path / "compiled" / "last.pt",
                                                              weights_only=True)["train"]).compile is True
+
+
+def test_compile_without_a_compiler_is_refused_before_the_data_loads(tmp_path, monkeypatch):
+    import shutil
+
+    from edgefer.errors import EdgeferError
+    from edgefer.train.loop import TrainConfig, train
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("CXX", raising=False)
+    with pytest.raises(EdgeferError, match=r"^--compile: torch.compile needs a C\+\+ compiler on PATH"):
+        train(TrainConfig(data=str(tmp_path / "not-read.csv"), out=str(tmp_path / "run"), arch="resnet10t",
+                          compile=True, device="cpu"), progress=False)

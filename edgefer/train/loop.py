@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import random
+import shutil
 import sys
 import time
 
@@ -146,6 +147,8 @@ def _train(cfg, ctx, resume, progress):
     one :func:`_train_epoch` + :func:`_end_epoch` per epoch. The order of the steps is the
     order of the random draws (seeded data split, ``torch.manual_seed`` before the model,
     per-epoch generators): a resumed run stays bit-exact."""
+    if cfg.compile:
+        _check_compiler(ctx.device)
     d = _data(cfg, resume)
     _say(ctx, "data: %s | labels %s (%d classes) | train %d, val %d (%.0f%% of %s, stratified, seed %d)" % (
         cfg.data, d.labels.name, len(d.labels), len(d.train_ds), len(d.val_ds), 100 * cfg.val_fraction, d.full.split,
@@ -230,6 +233,18 @@ def _data(cfg, resume):
     return _Namespace(full=full, train_ds=train_ds, val_ds=full.subset(val_idx, split=full.split + ":val"),
                       labels=full.labels, counts=train_ds.class_counts(), val_ids=[full.ids[i] for i in val_idx],
                       pre=Preprocess(size=cfg.img_size, color=cfg.color, framing=Framing()))
+
+
+def _check_compiler(device):
+    """``--compile`` needs a compiler on PATH (TorchInductor builds C++ kernels on a CPU, Triton a C
+    launcher on a GPU); without one it would fail at the first step with a long traceback."""
+    names = ("CXX", "g++", "clang++", "c++") if device.type == "cpu" else ("CC", "gcc", "clang", "cc")
+    found = [n for n in names[1:] + (os.environ.get(names[0], ""),) if n and shutil.which(n)]
+    if not found:
+        raise EdgeferError("--compile: torch.compile needs a %s compiler on PATH (%s, or $%s) and none was found: "
+                           "install one (e.g. apt-get install %s) or train without --compile"
+                           % ("C++" if device.type == "cpu" else "C", ", ".join(names[1:]), names[0],
+                              "g++" if device.type == "cpu" else "gcc"))
 
 
 def _model(cfg, ctx, resume, k):
