@@ -52,6 +52,8 @@ RUNS = [
      "b064-36-2026-12-02/eval-checkpoint"),
     ("b064-72-2026-12-07/train_history.jsonl", "EfficientNet-B0+attn 64 px, scratch, SGD, 72-ep schedule", None,
      "b064-72-2026-12-07/eval-checkpoint"),
+    ("vit64-52-2026-12-07/train_history.jsonl", "EfficientViT-M5 64 px, scratch, 52-ep schedule, compiled", None,
+     "vit64-52-2026-12-07/eval-checkpoint"),
 ]
 
 
