@@ -2,6 +2,7 @@
 models) skip with the reason when it is absent; trained models are made once per run."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -75,6 +76,39 @@ def run_cli(*args, env=None, timeout=900, check=False):
     if check and p.returncode != 0:
         raise AssertionError("edgefer %s failed (%d):\n%s\n%s" % (" ".join(map(str, args)), p.returncode, p.stdout, p.stderr))
     return p
+
+
+TORCH = ("torch", "timm", "torchvision")
+
+
+def run_python_without(code, blocked=TORCH, timeout=600):
+    """Run CODE in a fresh interpreter where the top-level packages BLOCKED cannot be imported
+    (the device side's promise: no torch; a TensorRT module's: no tensorrt). CompletedProcess (text)."""
+    block = ("import sys, importlib.abc\n"
+             "class _Block(importlib.abc.MetaPathFinder):\n"
+             "    def find_spec(self, name, path=None, target=None):\n"
+             "        if name.split('.')[0] in %r:\n"
+             "            raise ImportError('blocked for the test: ' + name)\n"
+             "sys.meta_path.insert(0, _Block())\n" % (tuple(blocked),))
+    return subprocess.run([sys.executable, "-c", block + code], capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout)
+
+
+def run_cli_without(*args, blocked=TORCH, timeout=900):
+    """``edgefer ARGS`` as run_cli runs it, with the packages BLOCKED unimportable."""
+    code = "sys.argv = ['edgefer'] + %r\nfrom edgefer.cli import main\nmain()\n" % [str(a) for a in args]
+    return run_python_without(code, blocked, timeout)
+
+
+def assert_python38(*paths):
+    """vermin (the dev extra) finds nothing in PATHS that needs a Python newer than 3.8, the
+    Python of JetPack 5 and of the oldest supported Raspberry Pi OS."""
+    vermin = shutil.which("vermin") or os.path.join(os.path.dirname(sys.executable), "vermin")
+    if not os.path.exists(vermin):
+        pytest.fail("vermin is missing: install the dev extra (pip install -e '.[dev]')")
+    p = subprocess.run([vermin, "-t=3.8-", "--no-tips", "--violations", "--eval-annotations"] + list(paths),
+                       capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stdout + p.stderr
 
 
 SAMPLE = 600  # class-stratified PublicTest images for the accuracy measurements

@@ -7,14 +7,12 @@ Speed is never asserted here (ARCHITECTURE.md: numbers live in benchmarks/); the
 import csv
 import json
 import os
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 
-from conftest import FER_CSV, ROOT, SHARED, need_shared, run_cli
+from conftest import FER_CSV, SHARED, need_shared, run_cli, run_cli_without
 
 cv2 = pytest.importorskip("cv2")
 jsonschema = pytest.importorskip("jsonschema")
@@ -25,13 +23,6 @@ from edgefer.bench.report import load_schema  # noqa: E402
 FACES = os.path.join(SHARED, "data", "faces")
 YUNET = os.path.join(SHARED, "models", "face_detection_yunet_2026may.onnx")
 STAGES = ("read", "detect", "preprocess", "classify", "track", "output")
-
-BLOCK_TORCH = ("import sys, importlib.abc\n"
-               "class B(importlib.abc.MetaPathFinder):\n"
-               "    def find_spec(self, n, p=None, t=None):\n"
-               "        if n.split('.')[0] in ('torch', 'timm', 'torchvision'): raise ImportError('blocked: ' + n)\n"
-               "sys.meta_path.insert(0, B())\n")
-
 
 def _has(module):
     try:
@@ -252,18 +243,14 @@ def test_pipeline_bench_live_source_and_failing_rows(vit_bundle, video):
 # ---------------------------------------------------------------------------- without torch
 
 def test_bench_and_info_run_without_torch(vit_bundle, video, tmp_path):
-    def cli(*args):
-        code = BLOCK_TORCH + "sys.argv = ['edgefer'] + %r\nfrom edgefer.cli import main\nmain()\n" % [str(a) for a in args]
-        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=600)
-
-    p = cli("info")
+    p = run_cli_without("info")
     assert p.returncode == 0, p.stderr
     assert "CPU" in p.stdout and "onnxruntime" in p.stdout and "OpenCV" in p.stdout and "Cameras" in p.stdout
-    p = cli("info", "--json")
+    p = run_cli_without("info", "--json")
     assert p.returncode == 0 and "torch" not in json.loads(p.stdout).get("packages", {}), p.stderr
 
-    p = cli("bench", vit_bundle, "--backend", "onnxruntime", "--precision", "fp32,int8", "--threads", "1", "--runs",
-            "10", "--warmup", "1", "--cpus", "0", "--out", tmp_path / "m")
+    p = run_cli_without("bench", vit_bundle, "--backend", "onnxruntime", "--precision", "fp32,int8", "--threads", "1",
+                        "--runs", "10", "--warmup", "1", "--cpus", "0", "--out", tmp_path / "m")
     assert p.returncode == 0, p.stderr[-3000:]
     doc = json.load(open(tmp_path / "m" / "model.json"))
     _validate(doc)
@@ -272,8 +259,9 @@ def test_bench_and_info_run_without_torch(vit_bundle, video, tmp_path):
     assert doc["settings"]["cpus"] == [0]
     assert {r["precision"] for r in doc["rows"] if r["status"] == "ok"} == {"fp32", "int8"}
 
-    p = cli("bench", vit_bundle, "--pipeline", "--source", video, "--detector", "blazeface", "--precision", "int8",
-            "--threads", "1", "--max-frames", "5", "--warmup-frames", "1", "--no-plots", "--out", tmp_path / "p")
+    p = run_cli_without("bench", vit_bundle, "--pipeline", "--source", video, "--detector", "blazeface",
+                        "--precision", "int8", "--threads", "1", "--max-frames", "5", "--warmup-frames", "1",
+                        "--no-plots", "--out", tmp_path / "p")
     assert p.returncode == 0, p.stderr[-3000:]
     doc = json.load(open(tmp_path / "p" / "pipeline.json"))
     assert doc["rows"][0]["status"] == "ok" and not (tmp_path / "p" / "pipeline_stages.png").exists()

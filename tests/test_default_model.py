@@ -4,28 +4,14 @@ bundle argument and no torch, on the README's sample photo."""
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from conftest import FER_CSV, ROOT
+from conftest import FER_CSV, ROOT, run_cli_without, run_python_without
 from edgefer.onnx_predict import ARITHMETIC
 
 DEFAULT = os.path.join(ROOT, "edgefer", "bundles", "default.edgefer")
 SAMPLE = os.path.join(ROOT, "examples", "images", "astronaut.jpg")
-NO_TORCH = ("import sys, importlib.abc\n"
-            "class B(importlib.abc.MetaPathFinder):\n"
-            "    def find_spec(self, n, p=None, t=None):\n"
-            "        if n.split('.')[0] in ('torch', 'timm', 'torchvision'): raise ImportError('blocked: ' + n)\n"
-            "sys.meta_path.insert(0, B())\n")
-
-
-def _no_torch(code, timeout=600):
-    return subprocess.run([sys.executable, "-c", NO_TORCH + code], capture_output=True, text=True, cwd=ROOT,
-                          timeout=timeout)
-
-
 @pytest.fixture(scope="module")
 def shipped():
     from edgefer.bundle import Bundle
@@ -61,8 +47,7 @@ def test_readme_prints_the_shipped_numbers(shipped):
 
 
 def test_eval_of_the_shipped_bundle_reproduces_its_manifest(shipped, fer_csv, tmp_path):
-    p = _no_torch("sys.argv = ['edgefer', 'eval', %r, '--data', %r, '--split', 'PublicTest', '--out', %r]\n"
-                  "from edgefer.cli import main\nmain()\n" % (DEFAULT, FER_CSV, str(tmp_path)), timeout=1200)
+    p = run_cli_without("eval", DEFAULT, "--data", FER_CSV, "--split", "PublicTest", "--out", tmp_path, timeout=1200)
     assert p.returncode == 0, p.stderr[-2000:]
     rows = {r["artifact"] if "artifact" in r else r["file"]: r for r in json.load(open(tmp_path / "summary.json"))}
     for a in shipped.artifacts:
@@ -72,8 +57,7 @@ def test_eval_of_the_shipped_bundle_reproduces_its_manifest(shipped, fer_csv, tm
 
 def test_run_on_the_sample_photo_with_the_shipped_model_and_no_torch(shipped, tmp_path):
     out, js = str(tmp_path / "astronaut-out.jpg"), str(tmp_path / "out.jsonl")
-    p = _no_torch("sys.argv = ['edgefer', 'run', '--source', %r, '--save', %r, '--json', %r, '--quiet']\n"
-                  "from edgefer.cli import main\nmain()\n" % (SAMPLE, out, js))
+    p = run_cli_without("run", "--source", SAMPLE, "--save", out, "--json", js, "--quiet")
     assert p.returncode == 0, p.stderr[-2000:]
     rec = [json.loads(line) for line in open(js)]
     assert len(rec) == 1 and rec[0]["source"] == SAMPLE and len(rec[0]["faces"]) == 1
@@ -86,13 +70,13 @@ def test_run_on_the_sample_photo_with_the_shipped_model_and_no_torch(shipped, tm
 
 
 def test_pipeline_without_a_bundle_uses_the_shipped_model(shipped):
-    p = _no_torch("import cv2, edgefer\n"
-                  "pipe = edgefer.Pipeline()\n"
-                  "r = pipe.process(cv2.imread(%r))\n"
-                  "assert pipe.classifier.bundle.path == %r, pipe.classifier.bundle.path\n"
-                  "assert len(r.faces) == 1 and r.faces[0].emotion in pipe.labels\n"
-                  "assert 'torch' not in sys.modules\n"
-                  "print(r.faces[0].emotion)\n" % (SAMPLE, DEFAULT))
+    p = run_python_without("import cv2, edgefer\n"
+                           "pipe = edgefer.Pipeline()\n"
+                           "r = pipe.process(cv2.imread(%r))\n"
+                           "assert pipe.classifier.bundle.path == %r, pipe.classifier.bundle.path\n"
+                           "assert len(r.faces) == 1 and r.faces[0].emotion in pipe.labels\n"
+                           "assert 'torch' not in sys.modules\n"
+                           "print(r.faces[0].emotion)\n" % (SAMPLE, DEFAULT))
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.strip() in shipped.labels
 
@@ -118,9 +102,8 @@ def test_the_ferplus_bundle_verifies_and_records_ferplus_publictest():
 def test_eval_of_the_ferplus_bundle_reproduces_its_manifest(fer_csv, tmp_path):
     from edgefer.bundle import Bundle
 
-    p = _no_torch("sys.argv = ['edgefer', 'eval', %r, '--data', %r, '--labels', 'ferplus', '--split', 'PublicTest', "
-                  "'--out', %r]\nfrom edgefer.cli import main\nmain()\n" % (FERPLUS, FER_CSV, str(tmp_path)),
-                  timeout=1200)
+    p = run_cli_without("eval", FERPLUS, "--data", FER_CSV, "--labels", "ferplus", "--split", "PublicTest",
+                        "--out", tmp_path, timeout=1200)
     assert p.returncode == 0, p.stderr[-2000:]
     rows = {r["artifact"] if "artifact" in r else r["file"]: r for r in json.load(open(tmp_path / "summary.json"))}
     for a in Bundle.load(FERPLUS, verify=False).artifacts:
@@ -129,8 +112,7 @@ def test_eval_of_the_ferplus_bundle_reproduces_its_manifest(fer_csv, tmp_path):
 
 def test_run_with_the_ferplus_bundle_by_name(tmp_path):
     js = str(tmp_path / "out.jsonl")
-    p = _no_torch("sys.argv = ['edgefer', 'run', '--source', %r, '--bundle', 'ferplus', '--json', %r, '--quiet']\n"
-                  "from edgefer.cli import main\nmain()\n" % (SAMPLE, js))
+    p = run_cli_without("run", "--source", SAMPLE, "--bundle", "ferplus", "--json", js, "--quiet")
     assert p.returncode == 0, p.stderr[-2000:]
     face = json.loads(open(js).readline())["faces"][0]
     assert len(face["probs"]) == 8 and "contempt" in face["probs"] and face["label"] == "happy"

@@ -1,22 +1,6 @@
 """The device-side rules of ARCHITECTURE.md: no torch at import, Python 3.8 syntax."""
 
-import os
-import shutil
-import subprocess
-import sys
-
-import pytest
-
-from conftest import ROOT
-
-BLOCK = r"""
-import sys, importlib.abc
-class Block(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split('.')[0] in ('torch', 'timm', 'torchvision'):
-            raise ImportError('blocked for the test: ' + name)
-sys.meta_path.insert(0, Block())
-"""
+from conftest import assert_python38, run_cli_without, run_python_without
 
 DEVICE_MODULES = ["edgefer", "edgefer.cli", "edgefer.data", "edgefer.data.fer2013", "edgefer.data.rafdb",
                   "edgefer.data.affectnet", "edgefer.data.folder", "edgefer.data.splits", "edgefer.preprocess",
@@ -33,40 +17,31 @@ DEVICE_MODULES = ["edgefer", "edgefer.cli", "edgefer.data", "edgefer.data.fer201
                   "edgefer.bench.resources", "edgefer.progress"]
 
 
-def _py(code):
-    return subprocess.run([sys.executable, "-c", BLOCK + code], capture_output=True, text=True, cwd=ROOT, timeout=120)
-
-
 def test_device_modules_import_without_torch():
-    p = _py("import importlib\nfor m in %r: importlib.import_module(m)\n"
-            "assert not any(k.split('.')[0] in ('torch','timm','torchvision') for k in sys.modules)\nprint('ok')"
-            % DEVICE_MODULES)
+    p = run_python_without("import importlib\nfor m in %r: importlib.import_module(m)\n"
+                           "assert not any(k.split('.')[0] in ('torch','timm','torchvision') for k in sys.modules)\n"
+                           "print('ok')" % DEVICE_MODULES)
     assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr
 
 
 def test_cli_help_without_torch():
     for args in ([], ["train"], ["eval"], ["run"], ["bench"], ["info"]):
-        p = _py("sys.argv = ['edgefer'] + %r + ['--help']\nfrom edgefer.cli import main\nmain()" % args)
+        p = run_cli_without(*args, "--help")
         assert p.returncode == 0, p.stderr
         assert "Usage: edgefer" in p.stdout and "Examples" in p.stdout or args == [], p.stdout
 
 
 def test_train_without_torch_says_what_to_install(tmp_path):
-    p = _py("sys.argv = ['edgefer', 'train', '--data', %r]\nfrom edgefer.cli import main\nmain()" % str(tmp_path))
+    p = run_cli_without("train", "--data", tmp_path)
     assert p.returncode == 3, (p.returncode, p.stderr)
     lines = [l for l in p.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "edgefer[train]" in lines[0], p.stderr
 
 
 def test_device_side_is_python38():
-    vermin = shutil.which("vermin") or os.path.join(os.path.dirname(sys.executable), "vermin")
-    if not os.path.exists(vermin):
-        pytest.fail("vermin is missing: install the dev extra (pip install -e '.[dev]')")
-    files = ["edgefer/__init__.py", "edgefer/__main__.py", "edgefer/cli.py", "edgefer/errors.py", "edgefer/deps.py",
-             "edgefer/labels.py", "edgefer/preprocess.py", "edgefer/metrics.py", "edgefer/atomic.py",
-             "edgefer/cache.py", "edgefer/report.py", "edgefer/evaluation.py", "edgefer/data", "edgefer/onnx_predict.py",
-             "edgefer/jsonfile.py", "edgefer/progress.py", "edgefer/bundle.py", "edgefer/registry.py", "edgefer/export/__init__.py", "edgefer/export/bundle.py",
-             "edgefer/export/calibration.py", "edgefer/runtime", "edgefer/bench"]
-    p = subprocess.run([vermin, "-t=3.8-", "--no-tips", "--violations", "--eval-annotations"] + files,
-                       capture_output=True, text=True, cwd=ROOT)
-    assert p.returncode == 0, p.stdout + p.stderr
+    assert_python38("edgefer/__init__.py", "edgefer/__main__.py", "edgefer/cli.py", "edgefer/errors.py",
+                    "edgefer/deps.py", "edgefer/labels.py", "edgefer/preprocess.py", "edgefer/metrics.py",
+                    "edgefer/atomic.py", "edgefer/cache.py", "edgefer/report.py", "edgefer/evaluation.py",
+                    "edgefer/data", "edgefer/onnx_predict.py", "edgefer/jsonfile.py", "edgefer/progress.py",
+                    "edgefer/bundle.py", "edgefer/registry.py", "edgefer/export/__init__.py",
+                    "edgefer/export/bundle.py", "edgefer/export/calibration.py", "edgefer/runtime", "edgefer/bench")

@@ -12,7 +12,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="export needs the train extra (torch, onnx)")
 
-from conftest import FER_CSV, ROOT, run_cli  # noqa: E402
+from conftest import FER_CSV, ROOT, TORCH, run_cli, run_cli_without  # noqa: E402
 from edgefer.errors import EdgeferError  # noqa: E402
 from edgefer.bundle import Bundle  # noqa: E402
 
@@ -339,14 +339,8 @@ def test_eval_bundle_without_torch(vit_bundle, tmp_path):
     """`edgefer eval BUNDLE` with torch, timm and onnxsim unimportable, on the PublicTest
     sample the exporter measured: every artifact's numbers equal its manifest's."""
     data = _sample_csv(tmp_path / "publictest-sample.csv")
-    code = ("import sys, importlib.abc\n"
-            "class B(importlib.abc.MetaPathFinder):\n"
-            "    def find_spec(self, n, p=None, t=None):\n"
-            "        if n.split('.')[0] in ('torch', 'timm', 'torchvision', 'onnxsim'): raise ImportError(n)\n"
-            "sys.meta_path.insert(0, B())\n"
-            "sys.argv = ['edgefer', 'eval', %r, '--data', %r, '--split', 'PublicTest', '--out', %r]\n"
-            "from edgefer.cli import main\nmain()\n" % (vit_bundle, data, str(tmp_path / "eval")))
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    p = run_cli_without("eval", vit_bundle, "--data", data, "--split", "PublicTest", "--out", tmp_path / "eval",
+                        blocked=TORCH + ("onnxsim",))
     assert p.returncode == 0, p.stderr[-2000:]
     rows = json.load(open(tmp_path / "eval" / "summary.json"))
     assert len(rows) == 6 and {r["split"] for r in rows} == {"PublicTest"} and all(r["n"] == SAMPLE for r in rows)

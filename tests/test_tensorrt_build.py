@@ -20,18 +20,19 @@ import json
 import logging
 import os
 import stat
-import subprocess
 import sys
 import types
 
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import assert_python38, run_python_without
 from edgefer.errors import EdgeferError, MissingDependencyError
 from edgefer.runtime import tensorrt_engine as tb
 
 SHA_A = "a" * 64
+# what the TensorRT modules may import only when an engine is built or run, never at import
+TENSORRT_SIDE = ("torch", "tensorrt", "pycuda", "cuda")
 
 
 # ----------------------------------------------------------------------------- fakes
@@ -790,24 +791,11 @@ def test_missing_tensorrt_says_what_to_install(monkeypatch, tmp_path):
 
 
 def test_module_imports_without_torch_or_tensorrt_and_is_py38():
-    code = (
-        "import sys, importlib.abc\n"
-        "class Block(importlib.abc.MetaPathFinder):\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in ('torch', 'tensorrt', 'pycuda', 'cuda', 'onnx'):\n"
-        "            raise ImportError('blocked: ' + name)\n"
-        "sys.meta_path.insert(0, Block())\n"
-        "import edgefer.runtime.tensorrt_engine\n"
-        "print(sorted(k for k in sys.modules if k.split('.')[0] in ('torch', 'tensorrt', 'pycuda', 'cuda')))\n"
-    )
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    p = run_python_without("import edgefer.runtime.tensorrt_engine\n"
+                           "print(sorted(k for k in sys.modules if k.split('.')[0] in %r))\n" % (TENSORRT_SIDE,),
+                           blocked=TENSORRT_SIDE + ("onnx",))
     assert p.returncode == 0 and p.stdout.strip() == "[]", p.stderr
-    vermin = os.path.join(os.path.dirname(sys.executable), "vermin")
-    if not os.path.exists(vermin):
-        pytest.fail("vermin is missing: install the dev extra (pip install -e '.[dev]')")
-    p = subprocess.run([vermin, "-t=3.8-", "--no-tips", "--violations", "edgefer/runtime/tensorrt_engine.py", "edgefer/runtime/cuda.py"],
-                       capture_output=True, text=True, cwd=ROOT)
-    assert p.returncode == 0, p.stdout + p.stderr
+    assert_python38("edgefer/runtime/tensorrt_engine.py", "edgefer/runtime/cuda.py")
 
 
 # ----------------------------------------------------------------------------- compute capability

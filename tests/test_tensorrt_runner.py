@@ -25,18 +25,17 @@ build goes through the real ``tensorrt_engine.get_engine`` with the fake builder
 
 import ctypes
 import os
-import subprocess
 import sys
 import types
 
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import assert_python38, run_python_without
 from edgefer.errors import EdgeferError, MissingDependencyError
 from edgefer.runtime import tensorrt_engine as tb
 from edgefer.runtime import tensorrt_runner as tr
-from test_tensorrt_build import CUDA_MODULES, make_trt, sha, use_cudart, write_model
+from test_tensorrt_build import CUDA_MODULES, TENSORRT_SIDE, make_trt, sha, use_cudart, write_model
 
 CLASSES = 7
 # The fake network: logits = mean over H x W of each channel @ W + B.
@@ -984,21 +983,8 @@ def test_missing_cuda_library_says_what_to_install(env):
 
 
 def test_module_imports_without_tensorrt_and_is_py38():
-    code = (
-        "import sys, importlib.abc\n"
-        "class Block(importlib.abc.MetaPathFinder):\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in ('torch', 'tensorrt', 'pycuda', 'cuda', 'onnx', 'onnxruntime', 'cv2'):\n"
-        "            raise ImportError('blocked: ' + name)\n"
-        "sys.meta_path.insert(0, Block())\n"
-        "import edgefer.runtime.tensorrt_runner\n"
-        "print(sorted(k for k in sys.modules if k.split('.')[0] in ('torch', 'tensorrt', 'pycuda', 'cuda')))\n"
-    )
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    p = run_python_without("import edgefer.runtime.tensorrt_runner\n"
+                           "print(sorted(k for k in sys.modules if k.split('.')[0] in %r))\n" % (TENSORRT_SIDE,),
+                           blocked=TENSORRT_SIDE + ("onnx", "onnxruntime", "cv2"))
     assert p.returncode == 0 and p.stdout.strip() == "[]", p.stderr
-    vermin = os.path.join(os.path.dirname(sys.executable), "vermin")
-    if not os.path.exists(vermin):
-        pytest.fail("vermin is missing: install the dev extra (pip install -e '.[dev]')")
-    p = subprocess.run([vermin, "-t=3.8-", "--no-tips", "--violations", "edgefer/runtime/tensorrt_runner.py"],
-                       capture_output=True, text=True, cwd=ROOT)
-    assert p.returncode == 0, p.stdout + p.stderr
+    assert_python38("edgefer/runtime/tensorrt_runner.py")
