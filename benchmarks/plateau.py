@@ -54,6 +54,8 @@ RUNS = [
      "b064-72-2026-12-07/eval-checkpoint"),
     ("vit64-52-2026-12-07/train_history.jsonl", "EfficientViT-M5 64 px, scratch, 52-ep schedule, compiled", None,
      "vit64-52-2026-12-07/eval-checkpoint"),
+    ("lite112-2026-12-07/train_history.jsonl", "EfficientNet-Lite0 112 px, ImageNet, 14 ep", None,
+     "lite112-2026-12-07/eval-checkpoint"),
 ]
 
 
