@@ -258,6 +258,7 @@ Examples:
   edgefer eval runs/vit --data fer2013.csv.gz --labels ferplus --split PublicTest --out reports/vit
   edgefer eval runs/vit/best.pt --data RAF-DB/basic --split test
   edgefer eval runs/vit/vit.edgefer --data fer2013.csv.gz --split PublicTest   # a bundle: every artifact, no torch
+  edgefer eval edgefer/bundles/default.edgefer --data fer2013.csv.gz --split PublicTest --artifact model_int8_cpu_b1.onnx
   edgefer eval edgefer/bundles/default.edgefer --data fer2013.csv.gz --split PublicTest --tta flip
 """
 
@@ -273,16 +274,21 @@ Examples:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda (checkpoints).")
 @click.option("--tta", default="none", show_default=True, type=click.Choice(TTA_MODES),
               help="Bundles: test-time augmentation, as `edgefer run --tta` (flip: each face and its mirror image).")
-def eval_cmd(model, data, labels, ferplus_csv, split, out, allow_train_split, batch_size, device, tta):
+@click.option("--artifact", "artifacts", multiple=True, metavar="FILE",
+              help="Bundles: only this artifact (its file name in the manifest, e.g. model_int8_cpu_b1.onnx); "
+                   "repeat for several. Default: every artifact.")
+def eval_cmd(model, data, labels, ferplus_csv, split, out, allow_train_split, batch_size, device, tta, artifacts):
     from . import evaluation
 
     if os.path.isfile(os.path.join(model, "manifest.json")) or model.rstrip("/").endswith(".edgefer"):
         out = evaluation.evaluate_bundle(model, data, split, labels, ferplus_csv, out, allow_train_split, say=click.echo,
-                                         tta=tta)
+                                         tta=tta, artifacts=artifacts)
         click.echo("wrote %s" % out)
         return
     if tta != "none":
         raise EdgeferError("--tta %s: only for bundles (the runtime's path); %s is a checkpoint" % (tta, model))
+    if artifacts:
+        raise EdgeferError("--artifact: only for bundles; %s is a checkpoint" % model)
     from .train.checkpoint import resolve
 
     resolve(model)  # a wrong path is refused before seconds of imports

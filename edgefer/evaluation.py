@@ -109,18 +109,30 @@ def evaluate(logits, ds, m2d, names, n_dropped, out, context, desc, say=None):
     return rep, paths
 
 
+def pick_artifacts(bundle, files):
+    """The bundle's artifacts named in ``files`` (manifest file names), in manifest order;
+    all of them when ``files`` is empty."""
+    known = [a["file"] for a in bundle.artifacts]
+    unknown = [f for f in files if f not in known]
+    if unknown:
+        raise EdgeferError("--artifact %s: not in %s (its artifacts: %s)" % (unknown[0], bundle.path, ", ".join(known)))
+    return [a for a in bundle.artifacts if not files or a["file"] in files]
+
+
 def evaluate_bundle(path, data, split, labels=None, ferplus_csv=None, out=None, allow_train_split=False, say=None,
-                    tta="none"):
-    """Every artifact of a bundle with ONNX Runtime (device side: no torch), with test-time
-    augmentation ``tta`` (:func:`edgefer.onnx_predict.with_tta`; ``none`` unless asked): a
-    report per artifact, ``summary.json`` and a table (through ``say``, as :func:`evaluate`);
-    returns the report folder."""
+                    tta="none", artifacts=()):
+    """The artifacts of a bundle (all, or the file names in ``artifacts``) with ONNX Runtime
+    (device side: no torch), with test-time augmentation ``tta``
+    (:func:`edgefer.onnx_predict.with_tta`; ``none`` unless asked): a report per artifact,
+    ``summary.json`` and a table (through ``say``, as :func:`evaluate`); returns the report
+    folder."""
     say = say or log.info
     from .bundle import Bundle
     from .onnx_predict import ARITHMETIC, check_tta, exact_qdq, predict
 
     check_tta(tta)
     b = Bundle.load(path)
+    chosen = pick_artifacts(b, artifacts)  # before the data set is read
     ds, m2d, names, n_dropped = open_split(data, labels or b.manifest["model"]["label_protocol"], ferplus_csv, split,
                                            bundle_info(b), allow_train_split)
     out = out or os.path.join(path, "..", os.path.basename(path.rstrip("/")) + "-eval",
@@ -128,7 +140,7 @@ def evaluate_bundle(path, data, split, labels=None, ferplus_csv=None, out=None, 
                                               "" if tta == "none" else "-tta-" + tta))
     check_writable(out, "--out")  # before the model runs
     rows = []
-    for a in b.artifacts:
+    for a in chosen:
         desc = "%s (%s %s, target %s, batch %s%s)" % (a["file"], b.manifest["model"]["architecture"], a["precision"],
                                                      a["target"], a["batch"],
                                                      "" if tta == "none" else ", test-time augmentation " + tta)

@@ -335,6 +335,30 @@ def _sample_csv(path):
     return str(path)
 
 
+def test_eval_scores_only_the_artifacts_asked_for(vit_bundle, vit_run, tmp_path):
+    """--artifact: only the named artifacts, with the numbers the manifest records; a name the
+    bundle lacks is refused before any data is read (the data path here does not exist),
+    naming the flag and the bundle's artifacts; a checkpoint refuses the flag."""
+    data = _sample_csv(tmp_path / "publictest-sample.csv")
+    p = run_cli("eval", vit_bundle, "--data", data, "--split", "PublicTest", "--artifact", "model_int8_cpu_b4.onnx",
+                "--artifact", "model_fp32_b1.onnx", "--out", tmp_path / "two")
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows = json.load(open(tmp_path / "two" / "summary.json"))
+    assert [r["artifact"] for r in rows] == ["model_fp32_b1.onnx", "model_int8_cpu_b4.onnx"]  # manifest order
+    by_file = {a["file"]: a for a in Bundle.load(vit_bundle).artifacts}
+    for r in rows:
+        assert r["top1"] == pytest.approx(by_file[r["artifact"]]["accuracy"]["top1"], abs=1e-9), r["artifact"]
+
+    p = run_cli("eval", vit_bundle, "--data", tmp_path / "absent.csv", "--split", "PublicTest",
+                "--artifact", "model_int8_cpu_b2.onnx")
+    lines = [line for line in p.stderr.splitlines() if line.strip()]
+    assert p.returncode == 2 and len(lines) == 1, p.stderr
+    assert "--artifact model_int8_cpu_b2.onnx: not in" in lines[0] and "model_int8_cpu_b1.onnx" in lines[0]
+    p = run_cli("eval", os.path.join(vit_run, "best.pt"), "--data", data, "--split", "PublicTest",
+                "--artifact", "model_fp32_b1.onnx")
+    assert p.returncode == 2 and "--artifact: only for bundles" in p.stderr, p.stderr
+
+
 def test_eval_bundle_without_torch(vit_bundle, tmp_path):
     """`edgefer eval BUNDLE` with torch, timm and onnxsim unimportable, on the PublicTest
     sample the exporter measured: every artifact's numbers equal its manifest's."""
