@@ -24,6 +24,7 @@ FACES = os.path.join(SHARED, "data", "faces")
 YUNET = os.path.join(SHARED, "models", "face_detection_yunet_2026may.onnx")
 STAGES = ("read", "detect", "preprocess", "classify", "track", "output")
 
+
 def _has(module):
     try:
         __import__(module)

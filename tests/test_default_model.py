@@ -12,6 +12,8 @@ from edgefer.onnx_predict import ARITHMETIC
 
 DEFAULT = os.path.join(ROOT, "edgefer", "bundles", "default.edgefer")
 SAMPLE = os.path.join(ROOT, "examples", "images", "astronaut.jpg")
+
+
 @pytest.fixture(scope="module")
 def shipped():
     from edgefer.bundle import Bundle
