@@ -36,7 +36,7 @@ RUNS = [
      "vit64-kd-2026-12-01/eval-checkpoint"),
     ("lite96-2026-12-01/train_history.jsonl", "EfficientNet-Lite0 96 px, ImageNet, 10 ep (default until 2026-12-02)", 67.23,
      "lite96-2026-12-01/eval-checkpoint"),
-    ("lite96-e14-2026-12-01/train_history.jsonl", "EfficientNet-Lite0 96 px, ImageNet, 14 ep (shipped)", None,
+    ("lite96-e14-2026-12-01/train_history.jsonl", "EfficientNet-Lite0 96 px, ImageNet, 14 ep (default 2026-12-02 to 12-07)", None,
      "lite96-e14-2026-12-01/eval-checkpoint"),
     ("ferplus-2026-12-01/lite96-ferplus-history.jsonl", "EfficientNet-Lite0 96 px, FER+ majority, 10 ep", None,
      None),
@@ -54,7 +54,7 @@ RUNS = [
      "b064-72-2026-12-07/eval-checkpoint"),
     ("vit64-52-2026-12-07/train_history.jsonl", "EfficientViT-M5 64 px, scratch, 52-ep schedule, compiled", None,
      "vit64-52-2026-12-07/eval-checkpoint"),
-    ("lite112-2026-12-07/train_history.jsonl", "EfficientNet-Lite0 112 px, ImageNet, 14 ep", None,
+    ("lite112-2026-12-07/train_history.jsonl", "EfficientNet-Lite0 112 px, ImageNet, 14 ep (shipped)", None,
      "lite112-2026-12-07/eval-checkpoint"),
 ]
 

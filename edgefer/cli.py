@@ -462,7 +462,7 @@ csi://0 (Jetson CSI camera) and picam://0 (Raspberry Pi camera through picamera2
 classified one by one (no tracking or smoothing across them unless --track-stills), and
 every JSON line names the file it came from ("source").
 Without --bundle, the model shipped inside the package (edgefer/bundles/default.edgefer:
-EfficientNet-Lite0, FER2013 PublicTest top-1 66.87 % in INT8; docs/model-card.md).
+EfficientNet-Lite0 at 112 px, FER2013 PublicTest top-1 68.77 % in INT8; docs/model-card.md).
 Outputs (any number), as output URIs (--output, jetson-inference's spelling): out.mp4 or
 out.avi (annotated video), out.jpg or frames/ (images), out.jsonl or - (JSON lines),
 display://0 (window), web://HOST:PORT (local web page); or by the aliases --save FILE,
