@@ -116,16 +116,20 @@ def test_the_ferplus_bundle_verifies_and_records_ferplus_publictest():
 
 
 def test_eval_of_the_ferplus_bundle_reproduces_its_manifest(fer_csv, tmp_path):
+    """Its headline artifact (INT8 CPU, batch 1): the TensorRT flavour's exact Q/DQ arithmetic
+    takes 4x as long on this CPU (about 50 s of all PublicTest) and is the code path the
+    default bundle's test above already checks against its manifest."""
     from edgefer.bundle import Bundle
 
     ferplus = Bundle.load(FERPLUS, verify=False)
+    a = _headline(ferplus)
     p = run_cli_without("eval", FERPLUS, "--data", FER_CSV, "--labels", "ferplus", "--split", "PublicTest",
-                        "--out", tmp_path, *_only(_batch1(ferplus)), timeout=1200)
+                        "--out", tmp_path, *_only([a]), timeout=1200)
     assert p.returncode == 0, p.stderr[-2000:]
     rows = {r["artifact"]: r for r in json.load(open(tmp_path / "summary.json"))}
-    assert len(rows) == len(_batch1(ferplus)) >= 2
-    for a in _batch1(ferplus):
-        assert rows[a["file"]]["top1"] == pytest.approx(a["accuracy"]["top1"], abs=1e-12), a["file"]
+    assert list(rows) == [a["file"]]
+    assert rows[a["file"]]["top1"] == pytest.approx(a["accuracy"]["top1"], abs=1e-12)
+    assert rows[a["file"]]["macro_f1"] == pytest.approx(a["accuracy"]["macro_f1"], abs=1e-12)
 
 
 def test_run_with_the_ferplus_bundle_by_name(tmp_path):

@@ -65,8 +65,9 @@ def test_int8_cpu_close_to_fp32_on_publictest(vit_bundle):
 
     b = Bundle.load(vit_bundle)
     ds = open_dataset(FER_CSV, split="PublicTest")
-    f32 = predict(b.file(b.find(precision="fp32", batch=1)[0]), ds, b.preprocess)
-    i8 = predict(b.file(b.find(precision="int8", target="cpu", batch=1)[0]), ds, b.preprocess)
+    # the batch-4 files: the same numbers as batch 1 (the next test), in half the time
+    f32 = predict(b.file(b.find(precision="fp32", batch=4)[0]), ds, b.preprocess)
+    i8 = predict(b.file(b.find(precision="int8", target="cpu", batch=4)[0]), ds, b.preprocess)
     top1_32 = (f32.argmax(1) == ds.targets).mean()
     top1_8 = (i8.argmax(1) == ds.targets).mean()
     assert abs(top1_32 - top1_8) <= 0.02, (top1_32, top1_8)
@@ -296,14 +297,17 @@ def test_tampered_bundle_is_refused(vit_bundle, tmp_path):
 
 def test_gate_fallback_keeps_sensitive_nodes_in_float(vit_run, tmp_path_factory):
     """A budget no INT8 model can meet forces the fallback: it ranks nodes once, keeps the
-    most sensitive in float, retries, then tries a float tail, and reports what it kept."""
+    most sensitive in float, retries, then tries a float tail, and reports what it kept. No
+    node is kept in float up front here (``int8_min_sqnr_db=None``: the SQNR prediction, 20 s
+    of this test, is the vit_bundle fixture's), so the ranked tries start from none."""
     path = _export(vit_run, tmp_path_factory, "gate", batches=(1,), budget=-100.0, gate_tries=2, gate_step=3,
-                   eval_limit=100, gate_limit=100, parity_images=16)
+                   eval_limit=100, gate_limit=100, parity_images=16, int8_min_sqnr_db=None)
     a = Bundle.load(path).find(precision="int8")[0]
     g = a["gate"]
     tries = g["tries"]
     assert g["passed"] is False and len(tries) == 5
     n0 = len(g["low_sqnr_in_float"])  # kept in float up front (predicted SQNR), before any try
+    assert n0 == 0 and g["min_sqnr_db"] is None
     assert [t["excluded_nodes"] for t in tries[:3]] == [n0, n0 + 3, n0 + 6]
     # then the last resort: the network's last 8 and 16 Conv/Gemm nodes in float
     assert [t.get("strategy") for t in tries[3:]] == ["float tail"] * 2

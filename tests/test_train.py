@@ -20,6 +20,19 @@ def _history(run):
         return [json.loads(l) for l in f]
 
 
+@pytest.fixture(scope="module")
+def publictest_eval(tmp_path_factory):
+    """``_eval(run)`` of a run's best.pt on PublicTest, once per run for this module's tests
+    (a subprocess eval of all 3,589 images: about 20 s here)."""
+    done = {}
+
+    def get(run):
+        if run not in done:
+            done[run] = _eval(run, tmp_path_factory.mktemp("eval"))
+        return done[run]
+    return get
+
+
 def _eval(run, tmp_path, *extra):
     out = tmp_path / ("eval" + "-".join(extra).replace("-", ""))
     p = run_cli("eval", os.path.join(run, "best.pt"), "--data", FER_CSV, "--split", "PublicTest", "--out", out, *extra)
@@ -29,13 +42,13 @@ def _eval(run, tmp_path, *extra):
 
 
 @pytest.mark.parametrize("run_name", ["vit_run", "b0_run"])
-def test_training_learns(run_name, request, tmp_path):
+def test_training_learns(run_name, request, publictest_eval):
     run = request.getfixturevalue(run_name)
     h = _history(run)
     assert len(h) == 3 and [r["epoch"] for r in h] == [1, 2, 3]
     # validation loss falls: the best epoch is clearly below the first
     assert min(r["val_loss"] for r in h[1:]) < h[0]["val_loss"] - 0.02, h
-    p, m, out = _eval(run, tmp_path)
+    p, m, out = publictest_eval(run)
     # PublicTest (never seen in training or selection) beats always answering "happy" by far
     assert m["macro_f1"] > 2 * MAJORITY_MACRO_F1, m["macro_f1"]
     assert m["split"] == "PublicTest" and m["label_protocol"] == "fer2013" and m["n"] == 3589
@@ -44,7 +57,7 @@ def test_training_learns(run_name, request, tmp_path):
     assert np.array(m["confusion_matrix"]).sum() == 3589
 
 
-def test_eval_numbers_match_a_direct_computation(vit_run, tmp_path):
+def test_eval_numbers_match_a_direct_computation(vit_run, publictest_eval):
     """The CLI report equals predicting with the checkpoint through the shared preprocessing."""
     from edgefer.data import open_dataset
     from edgefer.metrics import classification_report
@@ -52,7 +65,7 @@ def test_eval_numbers_match_a_direct_computation(vit_run, tmp_path):
     from edgefer.train import checkpoint
     from edgefer.train.datasets import predict_logits
 
-    _, m, _ = _eval(vit_run, tmp_path)
+    _, m, _ = publictest_eval(vit_run)
     ck = checkpoint.load(os.path.join(vit_run, "best.pt"))
     ds = open_dataset(FER_CSV, split="PublicTest")
     logits = predict_logits(checkpoint.build_model(ck), ds, Preprocess.from_dict(ck["preprocess"]), "cpu")
