@@ -152,6 +152,7 @@ Examples:
   edgefer train --arch efficientnet_b0_attn --data fer2013.csv.gz --labels ferplus \\
       --img-size 112 --optimizer sgd --lr 0.05 --schedule step --out runs/b0
   edgefer train --resume runs/vit                  # continue an interrupted run
+  edgefer train --arch efficientnet_lite0 --data fer2013.csv.gz --scale 0.6 1.5 --out runs/lite0-wide  # wider framing jitter
   edgefer train --arch efficientvit_m5 --data fer2013.csv.gz --compile --out runs/vit   # TorchInductor
   edgefer train --arch efficientvit_m5 --data fer2013.csv.gz --teacher default --out runs/vit-kd  # distil the shipped model
   edgefer train --arch efficientvit_m5 --data RAF-DB/basic --pretrained --img-size 224
@@ -199,6 +200,9 @@ Examples:
 @click.option("--augment", default=None, type=click.Choice(["fer", "effvit", "effnet", "none"]),
               help="Augmentation recipe, applied to whole batches (default: fer, the FER2013 record holders': "
                    "scale, shift, rotation, flip, brightness/contrast, random erasing).")
+@click.option("--scale", default=None, nargs=2, type=click.FloatRange(min=0, min_open=True), metavar="LO HI",
+              help="Area range of the augmentation's random window, as fractions of the face (above 1 zooms "
+                   "out), instead of the recipe's (fer: 0.8 1.2; effnet: 0.8 1.0); timm's --scale.")
 @click.option("--soft-labels", is_flag=True, help="Train on label distributions (FER+ votes) instead of majority labels.")
 @click.option("--teacher", default="", metavar="MODEL",
               help="Distil from a teacher: a checkpoint, run folder, bundle or shipped bundle name (default, "

@@ -77,3 +77,28 @@ def test_rgb_batches_keep_their_channels(faces):
 def test_unknown_recipe_is_refused():
     with pytest.raises(ValueError, match="fer"):
         BatchAugment("autoaugment")
+
+
+def test_scale_replaces_the_recipes_window_and_is_checked(faces, monkeypatch):
+    """--scale: the random window's area range instead of the recipe's; recipes without a
+    window, and ranges that are not 0 < LO <= HI, are refused with the flag's name."""
+    from edgefer.errors import EdgeferError
+    from edgefer.train.loop import TrainConfig
+
+    drawn = []
+    params = transforms._params
+    monkeypatch.setattr(transforms, "_params", lambda n, gen, area, **kw: drawn.append(area) or params(n, gen, area, **kw))
+    wide = BatchAugment("fer", [0.6, 1.5])
+    a = wide(faces, torch.Generator().manual_seed(5))
+    b = BatchAugment("fer")(faces, torch.Generator().manual_seed(5))
+    assert drawn == [(0.6, 1.5), (0.8, 1.2)] and not torch.equal(a, b)
+    assert torch.equal(a, wide(faces, torch.Generator().manual_seed(5)))
+    assert BatchAugment("effnet").scale == (0.8, 1.0) and BatchAugment("effvit").scale is None
+    with pytest.raises(ValueError, match="--scale: the effvit augmentation draws no scaled window"):
+        BatchAugment("effvit", (0.6, 1.5))
+    with pytest.raises(ValueError, match="--scale: expected 0 < LO <= HI"):
+        BatchAugment("fer", (1.5, 0.6))
+    # the trainer refuses it before any data is read, and keeps it in the run's config
+    with pytest.raises(EdgeferError, match="--scale: the none augmentation"):
+        TrainConfig(data="x", augment="none", scale=(0.6, 1.5)).resolved()
+    assert TrainConfig(data="x", arch="efficientnet_lite0", scale=[0.6, 1.5]).resolved().scale == (0.6, 1.5)

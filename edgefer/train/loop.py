@@ -31,7 +31,7 @@ from .datasets import TrainFaces, predict_logits
 from .losses import class_weights, mixup, soft_cross_entropy
 from .recipes import recipe
 from .schedule import DEFAULT_LR, DEFAULT_WD, EarlyStopping, Schedule, build_optimizer
-from .transforms import DEFAULT_MIXUP, BatchAugment
+from .transforms import DEFAULT_MIXUP, BatchAugment, check_scale
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class TrainConfig:
     label_smoothing: float = None
     mixup: float = None         # <0: the augmentation recipe's default
     augment: str = None
+    scale: tuple = None         # (lo, hi) area of the augmentation's random window; None: the recipe's
     soft_labels: bool = False
     teacher: str = ""           # knowledge distillation: a checkpoint, run folder or bundle (edgefer.train.distill)
     distill_weight: float = 0.5
@@ -96,6 +97,10 @@ class TrainConfig:
                 setattr(c, k, v)
         if not c.augment:
             c.augment = "fer"
+        try:
+            c.scale = check_scale(c.augment, c.scale)
+        except ValueError as e:
+            raise EdgeferError(str(e))
         if c.mixup is None or c.mixup < 0:
             c.mixup = DEFAULT_MIXUP[c.augment]
         if c.lr is None or c.lr <= 0:
@@ -157,14 +162,15 @@ def _train(cfg, ctx, resume, progress):
     s = _optimization(cfg, ctx, model, d, resume)
     train_set = TrainFaces(d.train_ds, d.pre, cfg.label_smoothing, cfg.soft_labels,
                            teacher=_teacher(cfg, ctx, d), teacher_weight=cfg.distill_weight)
-    augment = BatchAugment(cfg.augment)
+    augment = BatchAugment(cfg.augment, cfg.scale)
     meta = _run_meta(cfg, ctx, d, model_cfg)
     best_path = os.path.join(cfg.out, "best.pt")
     last_path = os.path.join(cfg.out, "last.pt")
     _say(ctx, "model: %s at %d px, %.2fM parameters | %s lr %.2g wd %.2g | %s schedule | batch %d x %d process(es) "
-              "| augment %s, mixup %.2g, class weights %s | device %s%s" % (
+              "| augment %s%s, mixup %.2g, class weights %s | device %s%s" % (
                   cfg.arch, cfg.img_size, sum(p.numel() for p in model.parameters()) / 1e6, cfg.optimizer, cfg.lr,
-                  cfg.weight_decay, cfg.schedule, s.local_bs, ctx.world_size, cfg.augment, cfg.mixup,
+                  cfg.weight_decay, cfg.schedule, s.local_bs, ctx.world_size, cfg.augment,
+                  " (scale %g-%g)" % augment.scale if augment.scale else "", cfg.mixup,
                   cfg.class_weights, ctx.device, ", AMP fp16" if s.use_amp else ""))
 
     epochs_run = 0

@@ -11,7 +11,8 @@ a step; photometric changes and random erasing are batched tensor ops too.
 Recipes (``--augment``):
 
 * ``fer`` — the FER2013 record holders' (Khaireddin & Chen 2021; the default): random
-  scale 0.8-1.2 of the area (also the framing jitter of detector boxes), shift up to 20 %
+  scale 0.8-1.2 of the area (also the framing jitter of detector boxes; ``--scale`` widens
+  it: the default detector's boxes vary about twice as much), shift up to 20 %
   (p 0.5), rotation up to 10 degrees (p 0.5), horizontal flip, brightness and contrast
   up to 50 % (p 0.5), random erasing (p 0.5, 2-33 % of the area). Their ten-crop training
   is replaced by the random shift (ten crops are ten times the compute).
@@ -35,15 +36,32 @@ import torch.nn.functional as F
 
 RECIPES = ("fer", "effvit", "effnet", "none")
 DEFAULT_MIXUP = {"fer": 0.0, "effvit": 0.0, "effnet": 0.2}
+# The area range of each recipe's random window (a fraction of the face; above 1 zooms out):
+# ``scale`` (``--scale``, timm's name for it) replaces it. effvit and none draw no window.
+SCALE = {"fer": (0.8, 1.2), "effnet": (0.8, 1.0)}
+
+
+def check_scale(recipe, scale):
+    """``scale`` as a (lo, hi) tuple, or None for the recipe's; a clear error otherwise."""
+    if scale is None:
+        return None
+    lo, hi = (float(v) for v in scale)
+    if recipe not in SCALE:
+        raise ValueError("--scale: the %s augmentation draws no scaled window (fer and effnet do)" % recipe)
+    if not 0 < lo <= hi:
+        raise ValueError("--scale: expected 0 < LO <= HI (areas as fractions of the face), got %g %g" % (lo, hi))
+    return lo, hi
 
 
 class BatchAugment(object):
-    """uint8 N x C x H x W batch (C = 1 for gray3, 3 for rgb) -> augmented float in [0, 1]."""
+    """uint8 N x C x H x W batch (C = 1 for gray3, 3 for rgb) -> augmented float in [0, 1].
+    ``scale``: the window's area range instead of the recipe's (:data:`SCALE`)."""
 
-    def __init__(self, recipe):
+    def __init__(self, recipe, scale=None):
         if recipe not in RECIPES:
             raise ValueError("unknown augmentation recipe %r (expected one of %s)" % (recipe, ", ".join(RECIPES)))
         self.recipe = recipe
+        self.scale = check_scale(recipe, scale) or SCALE.get(recipe)
 
     def __call__(self, batch, gen):
         x = batch.float().div_(255.0)
@@ -51,7 +69,7 @@ class BatchAugment(object):
             return x
         n = x.shape[0]
         if self.recipe == "fer":
-            x = _affine(x, _params(n, gen, area=(0.8, 1.2), aspect=(1.0, 1.0), shift=0.2, p_shift=0.5,
+            x = _affine(x, _params(n, gen, area=self.scale, aspect=(1.0, 1.0), shift=0.2, p_shift=0.5,
                                    degrees=10.0, p_rotate=0.5, p_hflip=0.5, p_vflip=0.0))
             x = _brightness_contrast(x, gen, 0.5, p=0.5)
             return _erase(x, gen, p=0.5, area=(0.02, 0.33), ratio=(0.3, 3.3))
@@ -61,7 +79,7 @@ class BatchAugment(object):
             x = _blur(x, gen, sigma=(0.1, 1.0), p=0.3)
             return _noise(x, gen, sigma=0.03, p=0.3)
         # effnet: RandomRotation(15), flip, RandomResizedCrop(scale 0.8-1.0, ratio 0.9-1.1)
-        return _affine(x, _params(n, gen, area=(0.8, 1.0), aspect=(0.9, 1.1), shift=0.0, p_shift=0.0,
+        return _affine(x, _params(n, gen, area=self.scale, aspect=(0.9, 1.1), shift=0.0, p_shift=0.0,
                                   degrees=15.0, p_rotate=1.0, p_hflip=0.5, p_vflip=0.0, crop_shift=True))
 
 
