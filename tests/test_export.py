@@ -230,6 +230,8 @@ def test_manifest_validates_and_describes_every_artifact(vit_bundle):
     m = b.manifest
     assert m["model"]["labels"][3] == "happy" and m["model"]["preprocess"]["size"] == 48
     assert m["provenance"]["train_split"] == "Training" and len(m["provenance"]["val_ids"]) == m["provenance"]["n_val"]
+    t = m["provenance"]["train"]  # how its weights began and its framing jitter, beside the recipe's numbers
+    assert (t["arch"], t["weights"], t["scale"], t["augment"]) == ("efficientvit_m5", None, None, "effvit")
     i8 = b.find(precision="int8")[0]
     assert i8["quantization"]["activations"] == "uint8" and i8["quantization"]["weights"] == "int8 per-channel, 7-bit range"
     assert i8["quantization"]["op_types"] == ["Conv", "Gemm", "Relu", "Clip"]
