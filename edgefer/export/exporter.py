@@ -488,9 +488,9 @@ def _manifest(ck, name, pre, artifacts, calib_doc):
             "val_fraction": d["val_fraction"], "split_seed": d["split_seed"], "val_ids": d["val_ids"],
             "epochs": ck["epoch"], "seed": t["seed"], "best": ck.get("best", {}),
             "checkpoint": os.path.basename(ck["path"]), "checkpoint_sha256": sha256_file(ck["path"]),
-            "train": {k: t.get(k) for k in ("arch", "img_size", "epochs", "batch_size", "optimizer", "lr", "schedule",
-                                            "augment", "scale", "mixup", "class_weights", "label_smoothing",
-                                            "pretrained", "weights")},
+            "train": dict({k: t[k] for k in ("arch", "img_size", "epochs", "batch_size", "optimizer", "lr", "schedule",
+                                             "augment", "mixup", "class_weights", "label_smoothing", "pretrained")},
+                          scale=t.get("scale"), weights=t.get("weights")),  # both absent from older checkpoints
             "versions": ck.get("versions", {}),
         },
         "artifacts": artifacts,
