@@ -155,6 +155,8 @@ Examples:
   edgefer train --arch efficientnet_lite0 --data fer2013.csv.gz --scale 0.6 1.5 --out runs/lite0-wide  # wider framing jitter
   edgefer train --arch efficientvit_m5 --data fer2013.csv.gz --compile --out runs/vit   # TorchInductor
   edgefer train --arch efficientvit_m5 --data fer2013.csv.gz --teacher default --out runs/vit-kd  # distil the shipped model
+  edgefer train --arch efficientnet_lite0 --data fer2013.csv.gz --teacher default --teacher runs/lite0-wide \\
+      --out runs/lite0-kd                          # distil an ensemble of two models
   edgefer train --arch efficientvit_m5 --data RAF-DB/basic --pretrained --img-size 224
   torchrun --nproc_per_node 4 -m edgefer train --data fer2013.csv.gz --batch-size 256
 """
@@ -204,10 +206,10 @@ Examples:
               help="Area range of the augmentation's random window, as fractions of the face (above 1 zooms "
                    "out), instead of the recipe's (fer: 0.8 1.2; effnet: 0.8 1.0); timm's --scale.")
 @click.option("--soft-labels", is_flag=True, help="Train on label distributions (FER+ votes) instead of majority labels.")
-@click.option("--teacher", default="", metavar="MODEL",
+@click.option("--teacher", multiple=True, metavar="MODEL",
               help="Distil from a teacher: a checkpoint, run folder, bundle or shipped bundle name (default, "
                    "ferplus) with the same classes; its softened predictions on the training images are mixed "
-                   "into the targets (docs/training.md).")
+                   "into the targets (docs/training.md). Repeat it to distil from the mean of several.")
 @click.option("--distill-weight", default=0.5, show_default=True, type=click.FloatRange(0, 1),
               help="Share of the teacher in each target.")
 @click.option("--distill-temperature", default=2.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
@@ -243,7 +245,7 @@ def train_cmd(ctx, resume, quiet, data, **opts):
     if opts.get("teacher"):
         from .runtime.pipeline import resolve_bundle
 
-        opts["teacher"] = os.path.abspath(resolve_bundle(opts["teacher"]))  # a shipped name -> its folder
+        opts["teacher"] = tuple(os.path.abspath(resolve_bundle(t)) for t in opts["teacher"])  # a name -> its folder
     click.echo(run(data=data, resume=resume, given=given, progress=not quiet, **opts))
 
 

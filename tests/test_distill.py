@@ -21,7 +21,7 @@ def _train_rows(n=120):
 
 
 def test_teacher_targets_are_the_softened_mean_of_the_plain_and_mirrored_predictions(fer_csv, tmp_path):
-    from edgefer.bundle import Bundle
+    from edgefer.bundle import Bundle, sha256_file
     from edgefer.onnx_predict import predict
     from edgefer.runtime.pipeline import resolve_bundle
     from edgefer.train import distill
@@ -31,7 +31,7 @@ def test_teacher_targets_are_the_softened_mean_of_the_plain_and_mirrored_predict
     names = list(Bundle.load(teacher).labels)
     t = distill.teacher_targets(teacher, ds, names, 2.0, str(tmp_path))
     assert t.shape == (len(ds), 7) and np.allclose(t.sum(1), 1.0)
-    with np.load(tmp_path / distill.CACHE) as z:
+    with np.load(tmp_path / distill.cache_name(sha256_file(teacher + "/manifest.json"))) as z:
         plain, mirrored = z["plain"], z["mirrored"]
     assert not np.allclose(plain, mirrored)  # the mirrored pass is a different input
     b = Bundle.load(teacher)
@@ -45,6 +45,26 @@ def test_teacher_targets_are_the_softened_mean_of_the_plain_and_mirrored_predict
     assert distill.agreement(t, ds.targets) > 0.45
     # a second call reads the cache (same teacher file, same images): same numbers exactly
     assert np.array_equal(distill.teacher_targets(teacher, ds, names, 2.0, str(tmp_path)), t)
+
+
+def test_several_teachers_give_the_mean_of_their_targets_each_cached_once(fer_csv, tmp_path):
+    """An ensemble teacher: the shipped bundle and a checkpoint of a different network and
+    input size (a tiny EfficientViT-M5 trained here) on the same rows."""
+    from edgefer.bundle import Bundle
+    from edgefer.runtime.pipeline import resolve_bundle
+    from edgefer.train import distill
+
+    p = run_cli("train", *TINY, "--max-steps", "2", "--epochs", "1", "--out", tmp_path / "second")
+    assert p.returncode == 0, p.stderr[-2000:]
+    first, second = resolve_bundle("default"), str(tmp_path / "second")
+    ds = _train_rows(64)
+    names = list(Bundle.load(first).labels)
+    one = distill.teacher_targets(first, ds, names, 2.0, str(tmp_path / "run"))
+    two = distill.teacher_targets(second, ds, names, 2.0, str(tmp_path / "run"))
+    both = distill.teacher_targets([first, second], ds, names, 2.0, str(tmp_path / "run"))
+    assert not np.allclose(one, two, atol=1e-3)
+    assert np.allclose(both, (one + two) / 2) and np.allclose(both.sum(1), 1.0)
+    assert len(list((tmp_path / "run").glob("teacher-*.npz"))) == 2  # one cache per teacher, reused
 
 
 def test_the_training_targets_mix_labels_and_teacher():
@@ -62,9 +82,9 @@ def test_training_with_a_teacher_writes_its_cache_and_refuses_a_teacher_of_other
     p = run_cli("train", *TINY, "--max-steps", "2", "--epochs", "1", "--teacher", "default", "--out", tmp_path / "kd")
     assert p.returncode == 0, p.stderr[-2000:]
     assert "teacher:" in p.stderr and "of the training images" in p.stderr
-    assert (tmp_path / "kd" / "teacher.npz").is_file()
+    assert len(list((tmp_path / "kd").glob("teacher-*.npz"))) == 1
     ck = torch.load(tmp_path / "kd" / "last.pt", weights_only=False)
-    assert ck["train"]["teacher"].endswith("default.edgefer") and ck["train"]["distill_weight"] == 0.5
+    assert [t[-15:] for t in ck["train"]["teacher"]] == ["default.edgefer"] and ck["train"]["distill_weight"] == 0.5
     p = run_cli("train", *TINY, "--max-steps", "1", "--teacher", "ferplus", "--out", tmp_path / "bad")
     assert p.returncode == 2 and "--teacher" in p.stderr and "same classes" in p.stderr, p.stderr[-800:]
     p = run_cli("train", *TINY, "--max-steps", "1", "--teacher", str(tmp_path / "nope.pt"), "--out", tmp_path / "bad2")

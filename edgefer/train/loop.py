@@ -69,7 +69,7 @@ class TrainConfig:
     augment: str = None
     scale: tuple = None         # (lo, hi) area of the augmentation's random window; None: the recipe's
     soft_labels: bool = False
-    teacher: str = ""           # knowledge distillation: a checkpoint, run folder or bundle (edgefer.train.distill)
+    teacher: tuple = ()         # knowledge distillation: checkpoints, run folders or bundles (edgefer.train.distill)
     distill_weight: float = 0.5
     distill_temperature: float = 2.0
     clip_grad: float = 0.0
@@ -82,6 +82,12 @@ class TrainConfig:
     max_steps: int = 0          # >0: stop after this many optimizer steps in total
     stop_after: int = 0         # >0: stop after this many epochs in this invocation
     ferplus_csv: str = ""
+
+    def __post_init__(self):
+        # checkpoints before 2026-12-08 hold one teacher as a string ("" for none); JSON gives a list
+        if isinstance(self.teacher, str):
+            self.teacher = (self.teacher,) if self.teacher else ()
+        self.teacher = tuple(self.teacher)
 
     def resolved(self):
         """Fields left None filled from the architecture's recipe; an optimizer other than
@@ -211,7 +217,7 @@ def _teacher(cfg, ctx, d):
     from .distill import agreement, teacher_targets
 
     _say(ctx, "teacher: %s on the %d training images (as is and mirrored, temperature %g, weight %g)"
-         % (cfg.teacher, len(d.train_ds), cfg.distill_temperature, cfg.distill_weight))
+         % (" + ".join(cfg.teacher), len(d.train_ds), cfg.distill_temperature, cfg.distill_weight))
     t = teacher_targets(cfg.teacher, d.train_ds, d.labels.names, cfg.distill_temperature, cfg.out)
     _say(ctx, "teacher: its top class is the label on %.1f%% of the training images"
          % (100 * agreement(t, d.train_ds.targets)))
