@@ -56,6 +56,8 @@ RUNS = [
      "vit64-52-2026-12-07/eval-checkpoint"),
     ("lite112-2026-12-07/train_history.jsonl", "EfficientNet-Lite0 112 px, ImageNet, 14 ep (shipped)", None,
      "lite112-2026-12-07/eval-checkpoint"),
+    ("lite112-kd-2026-12-08/train_history.jsonl", "EfficientNet-Lite0 112 px, ImageNet, 14 ep, distilled from two Lite0",
+     None, "lite112-kd-2026-12-08/eval-checkpoint"),
 ]
 
 

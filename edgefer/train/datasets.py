@@ -3,6 +3,8 @@
 import numpy as np
 import torch
 
+from .. import progress
+
 
 class TrainFaces(torch.utils.data.Dataset):
     """(prepared uint8 face, soft target, index) for training: the shared preprocessing's
@@ -48,18 +50,20 @@ class TrainFaces(torch.utils.data.Dataset):
         return (x - self.mean.to(x.device)) / self.std.to(x.device)
 
 
-def predict_logits(model, dataset, preprocess, device, batch_size=256, indices=None):
+def predict_logits(model, dataset, preprocess, device, batch_size=256, indices=None, desc=None):
     """Logits of ``model`` on ``dataset`` (or the given sample indices) through the shared
-    numpy preprocessing: the evaluation path, the same one the runtime uses."""
+    numpy preprocessing: the evaluation path, the same one the runtime uses. With ``desc``,
+    the images done are reported through the progress hook under that name."""
     idx = np.arange(len(dataset)) if indices is None else np.asarray(indices)
     out = np.zeros((len(idx), model_num_classes(model)), np.float32)
     was_training = model.training
     model.eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), (progress.bar(total=len(idx), desc=desc, unit="img") if desc else progress.Bar()) as bar:
         for s in range(0, len(idx), batch_size):
             chunk = idx[s:s + batch_size]
             x = dataset.inputs(chunk, preprocess)
             out[s:s + len(chunk)] = model(torch.from_numpy(x).to(device)).float().cpu().numpy()
+            bar.update(len(chunk))
     model.train(was_training)
     return out
 

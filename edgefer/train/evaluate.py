@@ -2,6 +2,8 @@
 scored and reported by :mod:`edgefer.evaluation`, the same code a bundle's artifacts go
 through."""
 
+import os
+
 from .. import evaluation
 from ..atomic import check_writable
 
@@ -20,7 +22,13 @@ def checkpoint_logits(ckpt, ds, device="cpu", batch_size=256, net=None):
 
     dev = torch.device(device)
     net = net if net is not None else checkpoint.build_model(ckpt).to(dev)
-    return predict_logits(net, ds, Preprocess.from_dict(ckpt["preprocess"]), dev, batch_size=batch_size)
+    return predict_logits(net, ds, Preprocess.from_dict(ckpt["preprocess"]), dev, batch_size=batch_size,
+                          desc=_short(ckpt["path"]))
+
+
+def _short(path):
+    """``run/best.pt`` of a checkpoint's path: the progress bar's name for it."""
+    return os.path.join(os.path.basename(os.path.dirname(os.path.abspath(path))), os.path.basename(path))
 
 
 def evaluate_checkpoint(path, data, split, labels=None, ferplus_csv=None, out=None, allow_train_split=False,
