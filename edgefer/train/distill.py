@@ -30,7 +30,6 @@ from ..bundle import sha256_file
 from ..errors import EdgeferError
 
 
-
 def cache_name(digest):
     """The run folder's cache file of the teacher whose file hashes to ``digest``."""
     return "teacher-%s.npz" % digest[:16]
