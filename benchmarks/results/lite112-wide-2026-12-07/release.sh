@@ -1,21 +1,5 @@
 #!/bin/bash
-# After training: the measurements the release rule (README.md) decides on, nothing else running.
-# 1. The export with the shipped bundle's flags (as ../lite112-2026-12-07/release.sh) into the
-#    run folder; its gate line gives the INT8 CPU b1 top-1 on the validation slice (rule 2, 3).
-# 2. benchmarks/framing_choice.py on the candidate: its detector-crop accuracy on the
-#    validation slice, pasted and whole, for every framing of the grid (rule 1 reads the
-#    shipped framing's row: margin 0, shift 0, no alignment).
-# Copying the candidate into edgefer/bundles/ is a separate, deliberate step, taken only if the
-# rule holds.
-set -euo pipefail
-cd "$(dirname "$0")/../../.." && . .venv/bin/activate
-R=/work/edgefer-runs/lite112-wide HERE=benchmarks/results/lite112-wide-2026-12-07
-B=$R/fer2013-lite0-112-wide.edgefer
-cp "$R/history.jsonl" "$HERE/train_history.jsonl"
-if [ ! -d "$B" ]; then
-  edgefer export "$R/best.pt" --int8 --targets cpu,tensorrt --batches 1,8 --budget 0.5 --gate-tries 5 \
-    --keep int8 --name fer2013-lite0-112 --out "$B" 2>&1 | tee "$HERE/export.log"
-fi
-python benchmarks/framing_choice.py --data ../shared/data/fer2013/fer2013.csv.gz --bundle "$B" \
-  --out "$HERE/framing" 2>&1 | tee "$HERE/framing.log"
-grep -h "^gate cpu" "$HERE/export.log"
+# After training: the measurements the release rule (README.md) decides on, nothing else running
+# (export with the shipped bundle's flags, then detector crops on the validation slice).
+exec "$(dirname "$0")/../../release_check.sh" /work/edgefer-runs/lite112-wide benchmarks/results/lite112-wide-2026-12-07 \
+  fer2013-lite0-112-wide.edgefer
